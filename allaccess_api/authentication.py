@@ -1,0 +1,18 @@
+"""JWT authentication that reports inactive users with the product's error."""
+
+from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from allaccess_api import exceptions
+
+
+class JWTAuthentication(SimpleJWTAuthentication):
+    """simplejwt's Bearer authentication; an inactive user gets 403 ``inactive_user``."""
+
+    def get_user(self, validated_token):
+        try:
+            return super().get_user(validated_token)
+        except AuthenticationFailed as exc:
+            if exc.get_codes() == "user_inactive":
+                raise exceptions.InactiveUser() from exc
+            raise

@@ -1,0 +1,16 @@
+"""Provider clients, one per protocol, behind ``get_client``."""
+
+from allaccess_api.clients.base import BaseOAuthClient, ProviderToken
+from allaccess_api.clients.oauth2 import OAuth2Client
+from allaccess_api.models import Protocol
+
+
+def get_client(provider):
+    """Return the client for ``provider``'s protocol."""
+    if provider.protocol in (Protocol.OAUTH2, Protocol.OIDC):
+        return OAuth2Client(provider)
+    # TODO: OAuth 1.0a providers need their own client (request token, signed calls).
+    raise NotImplementedError(f"Protocol {provider.protocol!r} has no client yet")
+
+
+__all__ = ["BaseOAuthClient", "OAuth2Client", "ProviderToken", "get_client"]

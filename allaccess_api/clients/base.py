@@ -1,0 +1,83 @@
+"""The client interface shared by OAuth 1.0a and OAuth 2.0 providers."""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from allaccess_api.clients.exceptions import ProviderRequestError
+from allaccess_api.clients.session import get_session, read_body
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProviderToken:
+    """Credentials a provider issued for one user."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    refresh_token: str = ""
+    expires_at: datetime | None = None
+    scope: list[str] = field(default_factory=list)
+    id_token: str = ""
+    # OAuth 1.0a only.
+    token_secret: str = ""
+
+    def __repr__(self):
+        # Keep tokens out of tracebacks and debug output.
+        return f"ProviderToken(token_type={self.token_type!r}, expires_at={self.expires_at!r}, scope={self.scope!r})"
+
+
+def response_charset(response):
+    return response.encoding or "utf-8"
+
+
+def decode_json(body, charset="utf-8"):
+    """Parse a JSON body, or raise ``ProviderRequestError``."""
+    try:
+        return json.loads(body.decode(charset, errors="replace"))
+    except (ValueError, LookupError) as exc:
+        raise ProviderRequestError("Provider answer is not valid JSON") from exc
+
+
+class BaseOAuthClient:
+    """Talks to one provider: authorization URL, tokens, profile and API calls."""
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    @property
+    def session(self):
+        return get_session()
+
+    def get_redirect_url(self, *, redirect_uri, state, scope, **params):
+        """Return the URL that sends the user to the provider's consent page."""
+        raise NotImplementedError
+
+    def get_access_token(self, **params):
+        """Exchange the callback's code or verifier for a ``ProviderToken``."""
+        raise NotImplementedError
+
+    def authorize_request(self, token, headers):
+        """Return request arguments that carry ``token`` (headers or an auth object)."""
+        raise NotImplementedError
+
+    def request(self, method, url, token, **kwargs):
+        """Send a request to the provider's API on behalf of the token's user."""
+        headers = dict(self.provider.api_headers or {})
+        headers.update(kwargs.pop("headers", None) or {})
+        kwargs.update(self.authorize_request(token, headers))
+        return self.session.request(method, url, provider=self.provider.name, **kwargs)
+
+    def get_profile(self, token):
+        """Fetch the user's profile JSON with ``token``."""
+        response = self.request(
+            "GET", self.provider.profile_url, token, headers={"Accept": "application/json"}, stream=True
+        )
+        body = read_body(response)
+        if not 200 <= response.status_code < 300:
+            logger.warning("Profile request failed provider=%s status=%s content_type=%s",
+                           self.provider.name, response.status_code, response.headers.get("Content-Type", ""))
+            raise ProviderRequestError(f"Profile request answered HTTP {response.status_code}")
+        return decode_json(body, response_charset(response))

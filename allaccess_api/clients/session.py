@@ -1,0 +1,107 @@
+"""The one HTTP session factory for every outbound call to a provider.
+
+Every request gets a timeout, our User-Agent, no redirect following and one
+log line; URLs must be https, or http on a loopback address when
+``INSECURE_LOOPBACK`` is on.
+"""
+
+import ipaddress
+import logging
+import threading
+import time
+from urllib.parse import urlsplit
+
+import requests
+
+from allaccess_api.clients.exceptions import InsecureURLError, ProviderRequestError, ProviderTimeoutError
+from allaccess_api.settings import api_settings
+
+logger = logging.getLogger(__name__)
+
+_local = threading.local()
+
+
+def is_loopback_host(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_allowed_url(url):
+    """Whether ``url`` is https, or http on loopback while ``INSECURE_LOOPBACK`` is on."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and api_settings.INSECURE_LOOPBACK and is_loopback_host(parts.hostname)
+
+
+def check_url(url):
+    """Raise ``InsecureURLError`` unless ``url`` may be called."""
+    if not is_allowed_url(url):
+        raise InsecureURLError(f"Provider URL must use https: {loggable_url(url)}")
+
+
+def loggable_url(url):
+    """Return ``url`` without query and fragment, which may carry codes or tokens."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+class ProviderSession(requests.Session):
+    """A ``requests.Session`` with the product's outbound HTTP policy."""
+
+    def request(self, method, url, *args, provider=None, **kwargs):
+        check_url(url)
+        kwargs.setdefault("timeout", api_settings.HTTP_TIMEOUT)
+        # A redirect from a token or profile endpoint is a misconfiguration;
+        # following it would resend credentials to a host nobody checked.
+        kwargs.setdefault("allow_redirects", False)
+        headers = {"User-Agent": api_settings.USER_AGENT}
+        headers.update(kwargs.pop("headers", None) or {})
+
+        started = time.monotonic()
+        try:
+            response = super().request(method, url, *args, headers=headers, **kwargs)
+        except requests.Timeout as exc:
+            logger.warning("%s %s provider=%s timed out after %.0f ms",
+                           method, loggable_url(url), provider, (time.monotonic() - started) * 1000)
+            raise ProviderTimeoutError(f"{method} {loggable_url(url)} timed out") from exc
+        except requests.RequestException as exc:
+            logger.warning("%s %s provider=%s failed: %s",
+                           method, loggable_url(url), provider, type(exc).__name__)
+            raise ProviderRequestError(f"{method} {loggable_url(url)} failed: {type(exc).__name__}") from exc
+
+        logger.info("%s %s provider=%s status=%s elapsed_ms=%.0f",
+                    method, loggable_url(url), provider, response.status_code, (time.monotonic() - started) * 1000)
+        return response
+
+
+def get_session():
+    """Return this thread's ``ProviderSession``, so connections to a provider are reused."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = ProviderSession()
+    return session
+
+
+def read_body(response, limit=None):
+    """Read a streamed response's body, at most ``limit`` bytes, and close it."""
+    limit = limit or api_settings.MAX_PROVIDER_RESPONSE_BYTES
+    chunks = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise ProviderRequestError(f"Provider answer is larger than {limit} bytes")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise ProviderRequestError(f"Reading the provider answer failed: {type(exc).__name__}") from exc
+    finally:
+        response.close()
+    return b"".join(chunks)

@@ -1,0 +1,52 @@
+"""The ``ALLACCESS_API`` settings dict, read through one object with defaults.
+
+Values are looked up on every access, so ``override_settings`` works in tests
+and nothing is captured at import time::
+
+    from allaccess_api.settings import api_settings
+
+    api_settings.STATE_LIFETIME
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from allaccess_api import __version__
+
+DEFAULTS = {
+    # Redirect URIs a client may name in ``authorize``, matched exactly.
+    "REDIRECT_URIS": [],
+    # Fernet keys, newest first. Empty: one key derived from SECRET_KEY.
+    "ENCRYPTION_KEYS": [],
+    # Allow http:// provider URLs and proxy targets on loopback addresses.
+    "INSECURE_LOOPBACK": False,
+    # How long a ``state`` from ``authorize`` can be used in ``callback``.
+    "STATE_LIFETIME": timedelta(minutes=10),
+    # Require ``code_challenge`` in ``authorize`` and its verifier in ``callback``.
+    "REQUIRE_CLIENT_BINDING": True,
+    # Create a new user when an unknown identity signs in.
+    "SIGNUP_OPEN": True,
+    # Seconds to wait for a provider: (connect, read).
+    "HTTP_TIMEOUT": (5.0, 15.0),
+    # Sent on every outbound request; some providers reject requests without one.
+    "USER_AGENT": f"allaccess-api/{__version__} (python-requests)",
+    # Largest provider answer read into memory by the token and profile calls, in bytes.
+    "MAX_PROVIDER_RESPONSE_BYTES": 1024 * 1024,
+}
+
+
+class APISettings:
+    """Attribute access to ``settings.ALLACCESS_API`` with ``DEFAULTS`` beneath it."""
+
+    def __init__(self, defaults):
+        self.defaults = defaults
+
+    def __getattr__(self, name):
+        if name not in self.defaults:
+            raise AttributeError(f"Unknown ALLACCESS_API setting: {name!r}")
+        user_settings = getattr(settings, "ALLACCESS_API", {})
+        return user_settings.get(name, self.defaults[name])
+
+
+api_settings = APISettings(DEFAULTS)
