@@ -13,6 +13,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
         try:
             return super().get_user(validated_token)
         except AuthenticationFailed as exc:
-            if exc.get_codes() == "user_inactive":
+            # simplejwt puts its own code inside the detail dict.
+            if isinstance(exc.detail, dict) and exc.detail.get("code") == "user_inactive":
                 raise exceptions.InactiveUser() from exc
             raise

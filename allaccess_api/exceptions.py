@@ -124,3 +124,4 @@ class PathNotAllowed(AllAccessAPIError):
 def all_api_errors():
     """Every concrete error class, for docs and tests."""
     return AllAccessAPIError.__subclasses__()
+

@@ -114,9 +114,19 @@ class CallbackView(APIView):
         return Response(SignInSerializer(completed).data)
 
 
-class RefreshView(APIView):
+class TokenView(APIView):
+    """Base of views that take a refresh JWT in the body instead of a header."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
+
+    def get_authenticate_header(self, request):
+        # An invalid JWT is a 401, as in simplejwt's own views; without a
+        # WWW-Authenticate value DRF would turn it into a 403.
+        return 'Bearer realm="api"'
+
+
+class RefreshView(TokenView):
     throttle_scope = "allaccess_refresh"
     api_errors = [InvalidToken, exceptions.InactiveUser]
 
@@ -131,9 +141,7 @@ class RefreshView(APIView):
         return Response(serializer.validated_data)
 
 
-class LogoutView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
+class LogoutView(TokenView):
     throttle_scope = "allaccess_refresh"
     api_errors = [InvalidToken]
 
