@@ -1,0 +1,1 @@
+"""Demo support code for allaccess-api: a local OpenID Connect provider and its helpers."""
