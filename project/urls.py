@@ -8,7 +8,11 @@ api_patterns = [
     path("", include("allaccess_api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="allaccess_api/redoc.html"),
+        name="redoc",
+    ),
 ]
 
 urlpatterns = [
