@@ -2,9 +2,17 @@
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from allaccess_api.models import AccountAccess, PendingAuthorization, Provider
+
+
+def https_formfield(field, **kwargs):
+    """Build form fields whose URLs without a scheme mean https (the default from Django 6 on)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
 
 class ProviderAdminForm(forms.ModelForm):
@@ -20,6 +28,7 @@ class ProviderAdminForm(forms.ModelForm):
     class Meta:
         model = Provider
         fields = "__all__"
+        formfield_callback = https_formfield
 
     def clean_client_secret(self):
         secret = self.cleaned_data.get("client_secret")
@@ -37,6 +46,7 @@ class ProviderAdminForm(forms.ModelForm):
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "display_name", "protocol", "enabled", "has_credentials", "modified"]
     list_filter = ["protocol", "enabled"]
     search_fields = ["name", "display_name"]

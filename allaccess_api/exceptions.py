@@ -69,13 +69,13 @@ class TokenExchangeFailed(AllAccessAPIError):
 
 class ProviderUnavailable(AllAccessAPIError):
     status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = _("The provider could not be reached or sent an answer that could not be used.")
+    default_detail = _("The provider could not be reached or returned a response that could not be used.")
     default_code = "provider_unavailable"
 
 
 class ProviderTimeout(AllAccessAPIError):
     status_code = status.HTTP_504_GATEWAY_TIMEOUT
-    default_detail = _("The provider did not answer in time.")
+    default_detail = _("The provider did not respond in time.")
     default_code = "provider_timeout"
 
 
@@ -122,6 +122,6 @@ class PathNotAllowed(AllAccessAPIError):
 
 
 def all_api_errors():
-    """Every concrete error class, for docs and tests."""
+    """Return every concrete error class, for docs and tests."""
     return AllAccessAPIError.__subclasses__()
 

@@ -8,9 +8,9 @@ from allaccess_api.exceptions import AllAccessAPIError
 class ExceptionHandler(StandardizedExceptionHandler):
     """drf-standardized-errors' handler that does not report provider failures as server errors.
 
-    A 502 or 504 from a misbehaving provider is an expected outcome, logged by
-    the flow; sending Django's ``got_request_exception`` for it would alert
-    error trackers on every provider outage.
+    A 502 or 504 from a misbehaving provider is an expected outcome that the flow
+    logs. Sending Django's ``got_request_exception`` for it would alert error
+    trackers on every provider outage.
     """
 
     def report_exception(self, exc, response):

@@ -33,9 +33,9 @@ class LinkResult:
 def link_identity(provider, details, token, *, link_user=None):
     """Store ``token`` for the identity in ``details`` and return its user.
 
-    Two first sign-ins of one identity can race to insert the same account;
-    the loser's transaction is rolled back and tried once more, and then finds
-    the winner's account.
+    Two first sign-ins of one identity can race to insert the same account.
+    The losing transaction is rolled back and tried once more, and then it
+    finds the account the other one created.
     """
     try:
         with transaction.atomic():

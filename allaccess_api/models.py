@@ -16,7 +16,7 @@ class Protocol(models.TextChoices):
 
 
 class TokenAuthMethod(models.TextChoices):
-    """How the client authenticates at the token endpoint (RFC 6749 §2.3.1)."""
+    """Client authentication method at the token endpoint (RFC 6749 §2.3.1)."""
 
     CLIENT_SECRET_POST = "client_secret_post", _("Client id and secret in the request body")
     CLIENT_SECRET_BASIC = "client_secret_basic", _("HTTP Basic authentication")
@@ -70,7 +70,7 @@ class Provider(models.Model):
     legacy_oauth1 = models.BooleanField(
         _("legacy OAuth 1.0"),
         default=False,
-        help_text=_("Accept request-token answers without oauth_callback_confirmed."),
+        help_text=_("Accept request-token responses without oauth_callback_confirmed."),
     )
 
     client_id = models.CharField(_("client id"), max_length=255, blank=True)

@@ -1,6 +1,6 @@
 """OpenAPI generation: the product's error codes documented per operation.
 
-drf-standardized-errors documents DRF's own errors; this schema class adds the
+drf-standardized-errors documents DRF's own errors. This schema class adds the
 errors each view names in ``api_errors``, with their codes as an enum and one
 example per code.
 """

@@ -20,7 +20,7 @@ MAX_SCOPES = 50
 
 
 def _error_of(exception_class):
-    """A field validation error carrying an API error's message and code."""
+    """Build a field validation error with an API error's message and code."""
     return serializers.ValidationError(exception_class.default_detail, code=exception_class.default_code)
 
 

@@ -31,7 +31,7 @@ DEFAULTS = {
     "HTTP_TIMEOUT": (5.0, 15.0),
     # Sent on every outbound request; some providers reject requests without one.
     "USER_AGENT": f"allaccess-api/{__version__} (python-requests)",
-    # Largest provider answer read into memory by the token and profile calls, in bytes.
+    # Maximum size of a token or profile response read into memory, in bytes.
     "MAX_PROVIDER_RESPONSE_BYTES": 1024 * 1024,
 }
 

@@ -38,7 +38,7 @@ def decode_json(body, charset="utf-8"):
     try:
         return json.loads(body.decode(charset, errors="replace"))
     except (ValueError, LookupError) as exc:
-        raise ProviderRequestError("Provider answer is not valid JSON") from exc
+        raise ProviderRequestError("Provider response is not valid JSON") from exc
 
 
 class BaseOAuthClient:
@@ -79,5 +79,5 @@ class BaseOAuthClient:
         if not 200 <= response.status_code < 300:
             logger.warning("Profile request failed provider=%s status=%s content_type=%s",
                            self.provider.name, response.status_code, response.headers.get("Content-Type", ""))
-            raise ProviderRequestError(f"Profile request answered HTTP {response.status_code}")
+            raise ProviderRequestError(f"Profile request returned HTTP {response.status_code}")
         return decode_json(body, response_charset(response))

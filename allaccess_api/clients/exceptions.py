@@ -10,11 +10,11 @@ class ClientError(Exception):
 
 
 class ProviderRequestError(ClientError):
-    """The provider could not be reached, answered 5xx, or answered something unusable."""
+    """The provider could not be reached, returned 5xx, or returned an unusable response."""
 
 
 class ProviderTimeoutError(ProviderRequestError):
-    """The provider did not answer within the configured timeout."""
+    """The provider did not respond within the configured timeout."""
 
 
 class InsecureURLError(ProviderRequestError):

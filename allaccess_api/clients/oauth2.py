@@ -1,9 +1,8 @@
 """OAuth 2.0 and OpenID Connect client: authorization URL, code exchange, Bearer calls.
 
-The token response parser is written for providers as they are, not only as
-RFC 6749 §5 describes them: form-encoded or text bodies, errors with status 200,
-numbers as strings, comma-separated scopes and a missing ``token_type`` all
-occur in the field. oauthlib's parser rejects most of these and enforces https
+The token response parser accepts what providers send, not only what RFC 6749
+§5 describes. Form-encoded or text bodies, errors with status 200, numbers as
+strings, comma-separated scopes and a missing ``token_type`` all occur in the field. oauthlib's parser rejects most of these and enforces https
 through a process-wide environment variable, so it is not used here.
 """
 
@@ -21,7 +20,7 @@ from allaccess_api.models import TokenAuthMethod
 
 logger = logging.getLogger(__name__)
 
-# Longest lifetime believed from a provider; larger values are treated as "no expiry given".
+# Maximum lifetime taken from a provider. Larger values are treated as "no expiry given".
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 MAX_ERROR_LENGTH = 200
 _SCOPE_SEPARATORS = re.compile(r"[\s,]+")
@@ -91,7 +90,7 @@ def _parse_form(text):
 
 def token_from_response(data, requested_scope):
     """Build a ``ProviderToken`` from a decoded token response (RFC 6749 §5.1)."""
-    # Some providers answer errors with status 200 (RFC 6749 §5.2 says 400).
+    # Some providers return errors with status 200 (RFC 6749 §5.2 specifies 400).
     if data.get("error") not in (None, ""):
         raise TokenExchangeError(clean_text(data["error"]), clean_text(data.get("error_description") or ""))
 
@@ -105,7 +104,7 @@ def token_from_response(data, requested_scope):
 
     expires_in = data.get("expires_in")
     if expires_in is None:
-        # Older Facebook-style answers name the lifetime "expires".
+        # Older Facebook-style responses name the lifetime "expires".
         expires_in = data.get("expires")
     seconds = parse_expires_in(expires_in) if expires_in is not None else None
     expires_at = timezone.now() + timedelta(seconds=seconds) if seconds else None
@@ -169,7 +168,7 @@ class OAuth2Client(BaseOAuthClient):
             provider=self.provider.name,
             data=data,
             auth=auth,
-            # Some providers answer form data unless JSON is asked for.
+            # Some providers return form data unless the request accepts JSON.
             headers={"Accept": "application/json"},
             stream=True,
         )
@@ -177,7 +176,7 @@ class OAuth2Client(BaseOAuthClient):
         content_type = response.headers.get("Content-Type", "").lower()
 
         if response.status_code >= 500:
-            raise ProviderRequestError(f"Token endpoint answered HTTP {response.status_code}")
+            raise ProviderRequestError(f"Token endpoint returned HTTP {response.status_code}")
         try:
             parsed = parse_token_body(body, content_type, response_charset(response))
         except ProviderRequestError:

@@ -31,7 +31,7 @@ def is_loopback_host(host):
 
 
 def is_allowed_url(url):
-    """Whether ``url`` is https, or http on loopback while ``INSECURE_LOOPBACK`` is on."""
+    """Check that ``url`` is https, or http on loopback while ``INSECURE_LOOPBACK`` is on."""
     parts = urlsplit(url)
     if not parts.hostname:
         return False
@@ -58,8 +58,8 @@ class ProviderSession(requests.Session):
     def request(self, method, url, *args, provider=None, **kwargs):
         check_url(url)
         kwargs.setdefault("timeout", api_settings.HTTP_TIMEOUT)
-        # A redirect from a token or profile endpoint is a misconfiguration;
-        # following it would resend credentials to a host nobody checked.
+        # A redirect from a token or profile endpoint is a misconfiguration, and
+        # following it would resend credentials to a host that was never checked.
         kwargs.setdefault("allow_redirects", False)
         headers = {"User-Agent": api_settings.USER_AGENT}
         headers.update(kwargs.pop("headers", None) or {})
@@ -98,10 +98,10 @@ def read_body(response, limit=None):
         for chunk in response.iter_content(chunk_size=64 * 1024):
             size += len(chunk)
             if size > limit:
-                raise ProviderRequestError(f"Provider answer is larger than {limit} bytes")
+                raise ProviderRequestError(f"Provider response is larger than {limit} bytes")
             chunks.append(chunk)
     except requests.RequestException as exc:
-        raise ProviderRequestError(f"Reading the provider answer failed: {type(exc).__name__}") from exc
+        raise ProviderRequestError(f"Reading the provider response failed: {type(exc).__name__}") from exc
     finally:
         response.close()
     return b"".join(chunks)

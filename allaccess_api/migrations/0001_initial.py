@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('pkce', models.BooleanField(default=True, help_text='Send a PKCE S256 challenge to the provider.', verbose_name='PKCE')),
                 ('api_headers', models.JSONField(blank=True, default=dict, help_text='Extra headers sent with every profile and API request, as a JSON object.', verbose_name='API headers')),
                 ('trust_email', models.BooleanField(default=False, help_text="Keep the profile's email even when the profile does not mark it verified.", verbose_name='trust email')),
-                ('legacy_oauth1', models.BooleanField(default=False, help_text='Accept request-token answers without oauth_callback_confirmed.', verbose_name='legacy OAuth 1.0')),
+                ('legacy_oauth1', models.BooleanField(default=False, help_text='Accept request-token responses without oauth_callback_confirmed.', verbose_name='legacy OAuth 1.0')),
                 ('client_id', models.CharField(blank=True, max_length=255, verbose_name='client id')),
                 ('client_secret', allaccess_api.crypto.EncryptedTextField(blank=True, verbose_name='client secret')),
                 ('enabled', models.BooleanField(default=True, verbose_name='enabled')),

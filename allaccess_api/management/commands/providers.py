@@ -69,7 +69,7 @@ class Command(BaseCommand):
                                      "Given headers replace the stored ones.")
         set_parser.add_argument("--pkce", action=argparse.BooleanOptionalAction, help="Send a PKCE challenge (default on).")
         set_parser.add_argument("--legacy-oauth1", action="store_true", default=None,
-                                help="Accept OAuth 1.0 request-token answers without oauth_callback_confirmed.")
+                                help="Accept OAuth 1.0 request-token responses without oauth_callback_confirmed.")
         set_parser.add_argument("--trust-email", action=argparse.BooleanOptionalAction,
                                 help="Keep profile emails even when not marked verified.")
         enable = set_parser.add_mutually_exclusive_group()
