@@ -5,12 +5,15 @@ provider's consent URL; ``complete_authorization`` consumes it, exchanges the
 code, reads the profile, links the identity to a user and issues our JWTs.
 """
 
+import contextlib
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from allaccess_api import exceptions, pkce
 from allaccess_api.clients import get_client
@@ -69,15 +72,20 @@ def start_authorization(provider, *, redirect_uri, code_challenge="", scope=None
     ``redirect_uri`` and ``code_challenge`` are checked by the caller's
     serializer; ``user`` is set for a link flow.
     """
-    if provider.protocol == Protocol.OAUTH1:
-        # TODO: OAuth 1.0a needs a request token here before the redirect.
-        raise exceptions.ProviderUnavailable()
-
     state = secrets.token_urlsafe(32)
     scope = list(scope) if scope else list(provider.scope)
-    pkce_verifier = pkce.make_verifier() if provider.pkce else ""
+    pkce_verifier = pkce.make_verifier() if provider.pkce and provider.protocol != Protocol.OAUTH1 else ""
     nonce = secrets.token_urlsafe(32) if provider.protocol == Protocol.OIDC else ""
     expires_at = timezone.now() + api_settings.STATE_LIFETIME
+
+    with provider_errors(provider):
+        request = get_client(provider).begin_authorization(
+            redirect_uri=redirect_uri,
+            state=state,
+            scope=scope,
+            code_challenge=pkce.s256_challenge(pkce_verifier) if pkce_verifier else None,
+            nonce=nonce or None,
+        )
 
     purge_expired_authorizations()
     PendingAuthorization.objects.create(
@@ -88,19 +96,13 @@ def start_authorization(provider, *, redirect_uri, code_challenge="", scope=None
         code_challenge=code_challenge or "",
         pkce_verifier=pkce_verifier,
         nonce=nonce,
+        request_token=request.request_token,
+        request_token_secret=request.request_token_secret,
         user=user if user is not None and user.is_authenticated else None,
         expires_at=expires_at,
     )
-
-    authorization_url = get_client(provider).get_redirect_url(
-        redirect_uri=redirect_uri,
-        state=state,
-        scope=scope,
-        code_challenge=pkce.s256_challenge(pkce_verifier) if pkce_verifier else None,
-        nonce=nonce or None,
-    )
     logger.info("Authorization started provider=%s link_user=%s", provider.name, getattr(user, "pk", None))
-    return StartedAuthorization(authorization_url, state, expires_at)
+    return StartedAuthorization(request.url, state, expires_at)
 
 
 def consume_state(provider, state):
@@ -142,24 +144,11 @@ def raise_provider_redirect_error(error, description):
     raise exceptions.ProviderError(detail)
 
 
-def complete_authorization(provider, *, state, code="", code_verifier="", error="", error_description=""):
-    """Finish a flow: exchange the code, read the profile, link the user, issue JWTs."""
-    pending = consume_state(provider, state)
-    if error:
-        logger.info("Authorization ended with a provider error provider=%s error=%s", provider.name, error)
-        raise_provider_redirect_error(error, error_description)
-    check_binding(pending, code_verifier)
-
-    client = get_client(provider)
+@contextlib.contextmanager
+def provider_errors(provider):
+    """Turn provider client errors raised inside the block into API errors."""
     try:
-        token = client.get_access_token(
-            code=code,
-            redirect_uri=pending.redirect_uri,
-            code_verifier=pending.pkce_verifier or None,
-            requested_scope=pending.scope,
-        )
-        profile = client.get_profile(token)
-        details = read_profile(profile, provider)
+        yield
     except TokenExchangeError as exc:
         logger.warning("Token exchange rejected provider=%s error=%s", provider.name, exc.error)
         detail = f"{exceptions.TokenExchangeFailed.default_detail} {exc.error}"
@@ -175,6 +164,34 @@ def complete_authorization(provider, *, state, code="", code_verifier="", error=
         logger.warning("Identifier missing provider=%s path=%s reason=%s",
                        provider.name, provider.effective_identifier_path, exc)
         raise exceptions.IdentifierMissing() from exc
+
+
+def check_callback_parameters(client, callback):
+    """Reject a callback without the fields its protocol needs, before its state is used up."""
+    if callback.get("error"):
+        return
+    missing = [name for name in client.callback_parameters if not callback.get(name)]
+    if missing:
+        raise ValidationError(
+            {name: [ErrorDetail(_("This field is required."), code="required")] for name in missing}
+        )
+
+
+def complete_authorization(provider, *, state, code_verifier="", error="", error_description="", **callback):
+    """Finish a flow: exchange the callback's code or verifier, read the profile, link the user, issue JWTs."""
+    client = get_client(provider)
+    check_callback_parameters(client, {"error": error, **callback})
+
+    pending = consume_state(provider, state)
+    if error:
+        logger.info("Authorization ended with a provider error provider=%s error=%s", provider.name, error)
+        raise_provider_redirect_error(error, error_description)
+    check_binding(pending, code_verifier)
+
+    with provider_errors(provider):
+        token = client.finish_authorization(pending, callback)
+        profile = client.get_profile(token)
+        details = read_profile(profile, provider)
 
     result = link_identity(provider, details, token, link_user=pending.user)
     tokens = issue_tokens(result.user)

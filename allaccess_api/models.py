@@ -40,6 +40,16 @@ class Provider(models.Model):
     access_token_url = models.URLField(_("access token URL"), max_length=500)
     profile_url = models.URLField(_("profile URL"), max_length=500)
     api_base_url = models.URLField(_("API base URL"), max_length=500, blank=True)
+    revocation_url = models.URLField(
+        _("revocation URL"), max_length=500, blank=True, help_text=_("Token revocation endpoint (RFC 7009).")
+    )
+
+    # OpenID Connect: filled from discovery ({issuer}/.well-known/openid-configuration).
+    issuer = models.URLField(_("issuer"), max_length=500, blank=True)
+    jwks_uri = models.URLField(_("JWKS URI"), max_length=500, blank=True)
+    id_token_algorithms = models.JSONField(
+        _("ID token algorithms"), default=list, blank=True, help_text=_("Allowed ID token signing algorithms.")
+    )
 
     scope = models.JSONField(_("scope"), default=list, blank=True, help_text=_("Scopes requested by default."))
     identifier_path = models.CharField(
@@ -94,7 +104,9 @@ class Provider(models.Model):
         from allaccess_api.clients.session import is_allowed_url
 
         errors = {}
-        for field in ("request_token_url", "authorization_url", "access_token_url", "profile_url", "api_base_url"):
+        url_fields = ("request_token_url", "authorization_url", "access_token_url", "profile_url", "api_base_url",
+                      "revocation_url", "issuer", "jwks_uri")
+        for field in url_fields:
             url = getattr(self, field)
             if url and not is_allowed_url(url):
                 errors[field] = _("Use an https:// URL (http:// only on loopback with ALLACCESS_INSECURE_LOOPBACK on).")
@@ -176,6 +188,9 @@ class PendingAuthorization(models.Model):
     # Our own PKCE verifier towards the provider, and the OpenID Connect nonce.
     pkce_verifier = EncryptedTextField(blank=True)
     nonce = EncryptedTextField(blank=True)
+    # OAuth 1.0a: the temporary credentials from the request token step (RFC 5849 §2.1).
+    request_token = EncryptedTextField(blank=True)
+    request_token_secret = EncryptedTextField(blank=True)
     # The signed-in user who started a link flow, or None for sign-in.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 

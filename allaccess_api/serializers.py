@@ -107,12 +107,20 @@ class CallbackSerializer(serializers.Serializer):
                                  help_text=_("The authorization code from the redirect (OAuth 2.0, OpenID Connect)."))
     code_verifier = serializers.CharField(required=False, max_length=128, trim_whitespace=False,
                                           help_text=_("The client's PKCE verifier for the code_challenge it sent."))
+    oauth_token = serializers.CharField(required=False, max_length=1024, trim_whitespace=False,
+                                        help_text=_("The request token from the redirect (OAuth 1.0a)."))
+    oauth_verifier = serializers.CharField(required=False, max_length=1024, trim_whitespace=False,
+                                           help_text=_("The verifier from the redirect (OAuth 1.0a)."))
+    iss = serializers.CharField(required=False, max_length=2048, trim_whitespace=False,
+                                help_text=_("The iss parameter of the redirect, when the provider sends one "
+                                            "(RFC 9207)."))
     error = serializers.CharField(required=False, max_length=256,
-                                  help_text=_("The error the provider redirected with, if any."))
+                                  help_text=_("The error the provider redirected with, if any "
+                                              "(OAuth 1.0a providers send 'denied')."))
     error_description = serializers.CharField(required=False, max_length=2048, allow_blank=True)
 
     def validate(self, attrs):
-        if not attrs.get("code") and not attrs.get("error"):
+        if not any(attrs.get(name) for name in ("code", "oauth_verifier", "error")):
             raise serializers.ValidationError(
                 {"code": [serializers.ErrorDetail(_("This field is required."), code="required")]}
             )

@@ -1,6 +1,6 @@
 """Provider clients, one per protocol, behind ``get_client``."""
 
-from allaccess_api.clients.base import BaseOAuthClient, ProviderToken
+from allaccess_api.clients.base import AuthorizationRequest, BaseOAuthClient, ProviderToken
 from allaccess_api.clients.oauth2 import OAuth2Client
 from allaccess_api.models import Protocol
 
@@ -13,4 +13,4 @@ def get_client(provider):
     raise NotImplementedError(f"Protocol {provider.protocol!r} has no client yet")
 
 
-__all__ = ["BaseOAuthClient", "OAuth2Client", "ProviderToken", "get_client"]
+__all__ = ["AuthorizationRequest", "BaseOAuthClient", "OAuth2Client", "ProviderToken", "get_client"]

@@ -41,8 +41,24 @@ def decode_json(body, charset="utf-8"):
         raise ProviderRequestError("Provider response is not valid JSON") from exc
 
 
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """Where to send the user, and what the pending authorization must keep for the callback."""
+
+    url: str
+    # OAuth 1.0a only: the temporary credentials obtained before the redirect.
+    request_token: str = ""
+    request_token_secret: str = ""
+
+    def __repr__(self):
+        return f"AuthorizationRequest(url={self.url!r})"
+
+
 class BaseOAuthClient:
     """Talks to one provider: authorization URL, tokens, profile and API calls."""
+
+    # Callback fields this protocol needs besides ``state`` when no error is reported.
+    callback_parameters = ()
 
     def __init__(self, provider):
         self.provider = provider
@@ -51,12 +67,16 @@ class BaseOAuthClient:
     def session(self):
         return get_session()
 
-    def get_redirect_url(self, *, redirect_uri, state, scope, **params):
-        """Return the URL that sends the user to the provider's consent page."""
+    def begin_authorization(self, *, redirect_uri, state, scope, code_challenge=None, nonce=None):
+        """Return the ``AuthorizationRequest`` that starts a flow at the provider."""
         raise NotImplementedError
 
-    def get_access_token(self, **params):
-        """Exchange the callback's code or verifier for a ``ProviderToken``."""
+    def finish_authorization(self, pending, callback):
+        """Exchange the callback's parameters for a ``ProviderToken``.
+
+        ``pending`` is the ``PendingAuthorization`` of the flow and ``callback``
+        the validated callback fields (``code``, ``oauth_token``, ...).
+        """
         raise NotImplementedError
 
     def authorize_request(self, token, headers):

@@ -13,7 +13,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils import timezone
 
-from allaccess_api.clients.base import BaseOAuthClient, ProviderToken, decode_json, response_charset
+from allaccess_api.clients.base import (
+    AuthorizationRequest,
+    BaseOAuthClient,
+    ProviderToken,
+    decode_json,
+    response_charset,
+)
 from allaccess_api.clients.exceptions import ProviderRequestError, TokenExchangeError
 from allaccess_api.clients.session import read_body
 from allaccess_api.models import TokenAuthMethod
@@ -127,7 +133,24 @@ def token_from_response(data, requested_scope):
 class OAuth2Client(BaseOAuthClient):
     """Authorization code grant (RFC 6749 §4.1) with PKCE (RFC 7636)."""
 
+    callback_parameters = ("code",)
+
+    def begin_authorization(self, *, redirect_uri, state, scope, code_challenge=None, nonce=None):
+        url = self.get_redirect_url(
+            redirect_uri=redirect_uri, state=state, scope=scope, code_challenge=code_challenge, nonce=nonce
+        )
+        return AuthorizationRequest(url)
+
+    def finish_authorization(self, pending, callback):
+        return self.get_access_token(
+            code=callback["code"],
+            redirect_uri=pending.redirect_uri,
+            code_verifier=pending.pkce_verifier or None,
+            requested_scope=pending.scope,
+        )
+
     def get_redirect_url(self, *, redirect_uri, state, scope, code_challenge=None, nonce=None):
+        """Return the authorization endpoint URL with the request's parameters (RFC 6749 §4.1.1)."""
         params = {
             "response_type": "code",
             "client_id": self.provider.client_id,
@@ -143,6 +166,7 @@ class OAuth2Client(BaseOAuthClient):
         return add_query(self.provider.authorization_url, params)
 
     def get_access_token(self, *, code, redirect_uri, code_verifier=None, requested_scope=()):
+        """Exchange an authorization code for a token (RFC 6749 §4.1.3)."""
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if code_verifier:
             data["code_verifier"] = code_verifier
