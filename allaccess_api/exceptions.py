@@ -109,6 +109,12 @@ class LastLoginMethod(AllAccessAPIError):
     default_code = "last_login_method"
 
 
+class RequestTooLarge(AllAccessAPIError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "request_too_large"
+
+
 class ReauthorizationRequired(AllAccessAPIError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("The provider rejected the stored credentials. Sign in with this provider again.")

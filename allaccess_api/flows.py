@@ -8,6 +8,7 @@ code, reads the profile, links the identity to a user and issues our JWTs.
 import contextlib
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ from allaccess_api.settings import api_settings
 from allaccess_api.tokens import issue_tokens
 
 logger = logging.getLogger(__name__)
+
+PROVIDER_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,50}\Z")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ def hash_state(state):
 
 
 def get_enabled_provider(name):
+    """Return the enabled provider called ``name``, or raise ``ProviderNotFound``."""
+    # Only slugs can name a provider; anything else (a NUL byte, say) never reaches the database.
+    if not PROVIDER_NAME.match(name):
+        raise exceptions.ProviderNotFound()
     provider = Provider.objects.enabled().filter(name=name).first()
     if provider is None:
         raise exceptions.ProviderNotFound()

@@ -1,19 +1,47 @@
 """Rendering API errors in the drf-standardized-errors envelope."""
 
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
+from rest_framework import exceptions as drf_exceptions
+from rest_framework_simplejwt.exceptions import DetailDictMixin
 
-from allaccess_api.exceptions import AllAccessAPIError
+from allaccess_api.exceptions import AllAccessAPIError, RequestTooLarge
 
 
 class ExceptionHandler(StandardizedExceptionHandler):
-    """drf-standardized-errors' handler that does not report provider failures as server errors.
+    """drf-standardized-errors' handler with the product's conversions.
 
-    A 502 or 504 from a misbehaving provider is an expected outcome that the flow
-    logs. Sending Django's ``got_request_exception`` for it would alert error
-    trackers on every provider outage.
+    - simplejwt's errors carry a dict as their detail, which the envelope would
+      show as several errors; they become one error with simplejwt's code.
+    - A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413, not a 500.
+    - A 502 or 504 from a misbehaving provider is an expected outcome that the
+      flow logs, so it is not reported through Django's ``got_request_exception``
+      (which would alert error trackers on every provider outage).
     """
+
+    def convert_known_exceptions(self, exc):
+        if isinstance(exc, DetailDictMixin) and isinstance(exc.detail, dict) and "detail" in exc.detail:
+            # str() drops the ErrorDetail wrappers, whose own code is simplejwt's generic one.
+            code = str(exc.detail.get("code") or "authentication_failed")
+            flat = drf_exceptions.AuthenticationFailed(str(exc.detail["detail"]), code=code)
+            flat.status_code = exc.status_code
+            return flat
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
+        return super().convert_known_exceptions(exc)
 
     def report_exception(self, exc, response):
         if isinstance(exc, AllAccessAPIError):
             return
         super().report_exception(exc, response)
+
+
+def not_found(request, exception=None):
+    """Answer unrouted paths under /api/ with the error envelope instead of an HTML page."""
+    from django.views.defaults import page_not_found
+
+    if not request.path.startswith("/api/"):
+        return page_not_found(request, exception)
+    body = {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+    return JsonResponse(body, status=404)

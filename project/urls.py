@@ -19,3 +19,5 @@ urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "allaccess_api.handler.not_found"
