@@ -80,6 +80,8 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if not value:
             return value
+        # NOTE: a row under a removed key raises DecryptionError on load (a 500 in a view);
+        # run rotate_encryption_keys before removing a key.
         return decrypt(value)
 
     def get_prep_value(self, value):
