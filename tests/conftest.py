@@ -125,6 +125,22 @@ def error_envelope(code, *, type_="client_error", attr=None):
     return {"type": type_, "errors": [{"code": code, "attr": attr}]}
 
 
+def assert_error(response, status, code, type_="client_error", attr=None):
+    """Check an error answer's status and whole envelope, apart from the detail text."""
+    assert response.status_code == status, response.json()
+    assert strip_detail(response.json()) == {"type": type_, "errors": [{"code": code, "attr": attr}]}
+
+
+def assert_nothing_stored():
+    """Check that no linked account and no user exist."""
+    from django.contrib.auth import get_user_model
+
+    from allaccess_api.models import AccountAccess
+
+    assert not AccountAccess.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
 def strip_detail(body):
     """Drop the human-readable detail from an error body so its shape can be compared whole."""
     return {

@@ -11,7 +11,15 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from allaccess_api.models import AccountAccess, AccountStatus, PendingAuthorization
-from tests.conftest import CLIENT_SECRET, REDIRECT_URI, add_profile_response, add_token_response, make_provider, strip_detail
+from tests.conftest import (
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    add_profile_response,
+    add_token_response,
+    assert_error,
+    assert_nothing_stored,
+    make_provider,
+)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -21,14 +29,6 @@ def token_request_form(call):
     return {key: values[0] for key, values in parse_qs(call.request.body).items()}
 
 
-def assert_error(response, status, code, type_="client_error", attr=None):
-    assert response.status_code == status, response.json()
-    assert strip_detail(response.json()) == {"type": type_, "errors": [{"code": code, "attr": attr}]}
-
-
-def assert_nothing_stored():
-    assert not AccountAccess.objects.exists()
-    assert not User.objects.exists()
 
 
 def test_sign_in_creates_user_and_account(start_flow, provider, mock_http):

@@ -15,20 +15,18 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from allaccess_api.models import AccountAccess, Protocol
-from tests.conftest import add_profile_response, add_token_response, make_provider, strip_detail
+from tests.conftest import (
+    add_profile_response,
+    add_token_response,
+    assert_error,
+    assert_nothing_stored,
+    make_provider,
+)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 
-def assert_error(response, status, code, type_="client_error"):
-    assert response.status_code == status, response.json()
-    assert strip_detail(response.json()) == {"type": type_, "errors": [{"code": code, "attr": None}]}
-
-
-def assert_nothing_stored():
-    assert not AccountAccess.objects.exists()
-    assert not User.objects.exists()
 
 
 def test_h01_form_encoded_token_response(start_flow, provider, mock_http):

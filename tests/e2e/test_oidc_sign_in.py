@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from allaccess_api.models import AccountAccess, PendingAuthorization, Protocol, Provider, TokenAuthMethod
-from tests.conftest import APP_REDIRECT_URI, REDIRECT_URI, Flow, strip_detail
+from tests.conftest import APP_REDIRECT_URI, REDIRECT_URI, Flow, assert_error, assert_nothing_stored, strip_detail
 from tests.e2e.provider import sign_in_and_consent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
@@ -45,14 +45,6 @@ def sign_in(oidc_server, flow, redirect_uri=REDIRECT_URI, **consent):
     return sign_in_and_consent(oidc_server, flow.authorize_response["authorization_url"], redirect_uri, **consent)
 
 
-def assert_error(response, status, code, type_="client_error"):
-    assert response.status_code == status, response.json()
-    assert strip_detail(response.json()) == {"type": type_, "errors": [{"code": code, "attr": None}]}
-
-
-def assert_nothing_stored():
-    assert not AccountAccess.objects.exists()
-    assert not User.objects.exists()
 
 
 def test_full_sign_in_refresh_and_logout(oidc_server, demo):

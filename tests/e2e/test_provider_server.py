@@ -26,7 +26,6 @@ from .provider import (
     RunningProvider,
     SignInError,
     new_session,
-    run_oidc_provider,
     sign_in_and_consent,
 )
 
