@@ -124,10 +124,12 @@ def consume_state(provider, state):
         state_hash=state_hash, provider=provider, used_at__isnull=True
     ).update(used_at=now)
     if not claimed:
+        logger.info("Callback rejected provider=%s reason=invalid_state", provider.name)
         raise exceptions.InvalidState()
 
     pending = PendingAuthorization.objects.select_related("user").get(state_hash=state_hash)
     if pending.expires_at <= now:
+        logger.info("Callback rejected provider=%s pending=%s reason=state_expired", provider.name, pending.pk)
         raise exceptions.StateExpired()
     return pending
 
@@ -137,6 +139,8 @@ def check_binding(pending, code_verifier):
     if not pending.code_challenge:
         return
     if not code_verifier or not pkce.verifier_matches(code_verifier, pending.code_challenge):
+        logger.warning("Callback rejected provider=%s pending=%s reason=binding_mismatch",
+                       pending.provider.name, pending.pk)
         raise exceptions.BindingMismatch()
 
 
