@@ -1,4 +1,6 @@
-"""System checks for the encryption keys and redirect URIs."""
+"""System checks for the encryption keys, redirect URIs and development switches."""
+
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from django.core.checks import Error, Tags, Warning, register
@@ -42,4 +44,49 @@ def check_redirect_uris(app_configs, **kwargs):
         "No redirect URIs are allowed, so every authorize request will be rejected.",
         hint="Set ALLACCESS_REDIRECT_URIS to your SPA's callback page or your app's redirect URI.",
         id="allaccess_api.W002",
+    )]
+
+
+# Schemes a redirect URI must never use: the browser would run or render the callback data.
+UNSAFE_REDIRECT_SCHEMES = {"javascript", "data", "vbscript", "file", "blob"}
+
+
+def redirect_uri_problem(uri):
+    """Return why ``uri`` is unsafe as an allowed redirect URI, or ''."""
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        return "it has no scheme"
+    if parts.scheme.lower() in UNSAFE_REDIRECT_SCHEMES:
+        return f"the {parts.scheme}: scheme runs or renders data in the browser"
+    if "*" in uri:
+        return "wildcards are not supported; URIs are matched exactly"
+    if parts.fragment:
+        return "a redirect URI must not have a fragment (RFC 6749 §3.1.2)"
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        return "plain http is only acceptable on loopback (RFC 8252 §8.3)"
+    return ""
+
+
+@register(deploy=True)
+def check_redirect_uri_safety(app_configs, **kwargs):
+    warnings = []
+    for uri in api_settings.REDIRECT_URIS:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            warnings.append(Warning(
+                f"Allowed redirect URI {uri!r} is unsafe: {problem}.",
+                hint="Fix or remove it in ALLACCESS_REDIRECT_URIS.",
+                id="allaccess_api.W003",
+            ))
+    return warnings
+
+
+@register(Tags.security, deploy=True)
+def check_insecure_loopback(app_configs, **kwargs):
+    if not api_settings.INSECURE_LOOPBACK:
+        return []
+    return [Warning(
+        "ALLACCESS_INSECURE_LOOPBACK is on: provider URLs may use plain http on loopback addresses.",
+        hint="It is meant for development and tests; turn it off in production.",
+        id="allaccess_api.W004",
     )]

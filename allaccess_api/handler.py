@@ -1,6 +1,6 @@
 """Rendering API errors in the drf-standardized-errors envelope."""
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from rest_framework import exceptions as drf_exceptions
@@ -14,7 +14,8 @@ class ExceptionHandler(StandardizedExceptionHandler):
 
     - simplejwt's errors carry a dict as their detail, which the envelope would
       show as several errors; they become one error with simplejwt's code.
-    - A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413, not a 500.
+    - A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413, and Django's other
+      request checks (too many fields, ...) give 400 ``bad_request``, not a 500.
     - A 502 or 504 from a misbehaving provider is an expected outcome that the
       flow logs, so it is not reported through Django's ``got_request_exception``
       (which would alert error trackers on every provider outage).
@@ -29,6 +30,9 @@ class ExceptionHandler(StandardizedExceptionHandler):
             return flat
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge()
+        if isinstance(exc, SuspiciousOperation):
+            # Too many query or form fields, and Django's other request sanity checks.
+            return drf_exceptions.ParseError(str(exc), code="bad_request")
         return super().convert_known_exceptions(exc)
 
     def report_exception(self, exc, response):

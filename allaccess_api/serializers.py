@@ -121,10 +121,25 @@ class CallbackSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not any(attrs.get(name) for name in ("code", "oauth_verifier", "error")):
+            # An OAuth 1.0a callback is recognised by its oauth_token.
+            missing = "oauth_verifier" if attrs.get("oauth_token") else "code"
             raise serializers.ValidationError(
-                {"code": [serializers.ErrorDetail(_("This field is required."), code="required")]}
+                {missing: [serializers.ErrorDetail(_("This field is required."), code="required")]}
+            )
+        if api_settings.REQUIRE_CLIENT_BINDING and not attrs.get("error") and not attrs.get("code_verifier"):
+            raise serializers.ValidationError(
+                {"code_verifier": [serializers.ErrorDetail(_("This field is required."), code="required")]}
             )
         return attrs
+
+    def validate_code_verifier(self, value):
+        # RFC 7636 §4.1; checked here so a malformed verifier does not use up the state.
+        if not pkce.VERIFIER_PATTERN.match(value):
+            raise serializers.ValidationError(
+                _("code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'."),
+                code="invalid",
+            )
+        return value
 
 
 class UserSerializer(serializers.ModelSerializer):

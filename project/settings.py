@@ -22,16 +22,42 @@ def env_bool(name, default=False):
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def development_secret_key(path):
+    """Read the development secret key from ``path``, creating it on first use.
+
+    Every process (the server, each manage.py command) must share one key,
+    because the default encryption key is derived from it: a key drawn per
+    process would make secrets stored by one process unreadable by another.
+    """
+    if not path.exists():
+        # Write a complete file under a temporary name, then link it into place: a process
+        # starting at the same moment sees either no file or the whole key, never half of it.
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write("django-insecure-" + secrets.token_urlsafe(40))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # Another process created it first; its key wins.
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    SECRET_KEY = "django-insecure-" + secrets.token_urlsafe(40)
+    DEVELOPMENT_KEY_FILE = BASE_DIR / ".django-secret-key"
+    SECRET_KEY = development_secret_key(DEVELOPMENT_KEY_FILE)
     warnings.warn(
-        "DJANGO_SECRET_KEY is not set: using a random development key. JWTs and derived "
-        "encryption keys will not survive a restart.",
+        f"DJANGO_SECRET_KEY is not set: using the development key in {DEVELOPMENT_KEY_FILE}. "
+        "Set DJANGO_SECRET_KEY in production.",
         stacklevel=1,
     )
 
 DEBUG = env_bool("DJANGO_DEBUG")
+# Serve the example SPA of demo/spa/ at / even with DEBUG off (make run and the browser tests).
+ALLACCESS_DEMO_SPA = env_bool("ALLACCESS_DEMO_SPA")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 INSTALLED_APPS = [
@@ -111,6 +137,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# The API's paths end with a slash; a POST without it gets the JSON 404, not a redirect
+# that would turn it into a GET.
+APPEND_SLASH = False
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["allaccess_api.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -123,6 +153,7 @@ REST_FRAMEWORK = {
         "allaccess_authorize": os.environ.get("ALLACCESS_THROTTLE_AUTHORIZE", "60/min"),
         "allaccess_callback": os.environ.get("ALLACCESS_THROTTLE_CALLBACK", "60/min"),
         "allaccess_refresh": os.environ.get("ALLACCESS_THROTTLE_REFRESH", "120/min"),
+        "allaccess_proxy": os.environ.get("ALLACCESS_THROTTLE_PROXY", "600/min"),
     },
 }
 
@@ -145,6 +176,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI's validator badge would load an image from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
@@ -175,5 +208,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "allaccess_api": {"handlers": ["console"], "level": os.environ.get("ALLACCESS_LOG_LEVEL", "INFO")},
+        # Server errors and rejected requests; Django's default sends them only to mail_admins.
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

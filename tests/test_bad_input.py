@@ -246,13 +246,20 @@ def test_callback_wrong_type_rejected(api_client, open_flow, mock_http, field, v
     assert_nothing_stored(open_flow, mock_http)
 
 
+def expected_text_error(field):
+    """Text that is not a PKCE verifier fails validation; in other fields it reaches the state check."""
+    if field == "code_verifier":
+        return validation_error("invalid", "code_verifier")
+    return client_error("invalid_state")
+
+
 @pytest.mark.parametrize("field", CALLBACK_FIELDS)
 @pytest.mark.parametrize("value", [pytest.param(0, id="zero"), pytest.param(12345, id="integer"),
                                    pytest.param(-1.5, id="float")])
 def test_callback_number_read_as_text(api_client, open_flow, mock_http, field, value):
     response = post(api_client, CALLBACK_URL, callback_body(**{field: value}))
 
-    assert_error(response, 400, client_error("invalid_state"))
+    assert_error(response, 400, expected_text_error(field))
     assert_nothing_stored(open_flow, mock_http)
 
 
@@ -410,7 +417,7 @@ def test_authorize_unicode_text_rejected(api_client, open_flow, mock_http, field
 def test_callback_unicode_text_reaches_state_check(api_client, open_flow, mock_http, field, value):
     response = post(api_client, CALLBACK_URL, callback_body(**{field: value}))
 
-    assert_error(response, 400, client_error("invalid_state"))
+    assert_error(response, 400, expected_text_error(field))
     assert_nothing_stored(open_flow, mock_http)
 
 
@@ -571,3 +578,21 @@ def test_bad_bearer_header_gives_one_error(api_client, open_flow, mock_http, hea
     response = post(api_client, AUTHORIZE_URL, authorize_body(), HTTP_AUTHORIZATION=header)
 
     assert_error(response, 401, client_error(code))
+
+
+def test_too_many_query_parameters_gives_400(api_client, db):
+    query = "&".join(f"a{number}=1" for number in range(1500))
+
+    response = api_client.get(f"/api/v1/providers/?{query}")
+
+    assert response.status_code == 400
+    assert strip_detail(response.json()) == {"type": "client_error",
+                                             "errors": [{"code": "bad_request", "attr": None}]}
+
+
+def test_post_without_trailing_slash_gives_json_404(api_client, db):
+    response = api_client.post("/api/v1/providers/example/authorize", {}, format="json")
+
+    assert response.status_code == 404
+    assert strip_detail(response.json()) == {"type": "client_error",
+                                             "errors": [{"code": "not_found", "attr": None}]}

@@ -320,7 +320,7 @@ def test_reused_state_is_invalid(start_flow, provider, mock_http):
 
 def test_unknown_state_is_invalid(api_client, provider, mock_http):
     response = api_client.post(f"/api/v1/providers/{provider.name}/callback/",
-                               {"state": "x" * 43, "code": "c"}, format="json")
+                               {"state": "x" * 43, "code": "c", "code_verifier": "v" * 43}, format="json")
 
     assert_error(response, 400, "invalid_state")
 
@@ -369,11 +369,31 @@ def test_wrong_code_verifier_is_binding_mismatch(start_flow, provider, mock_http
     assert_nothing_stored()
 
 
-def test_missing_code_verifier_is_binding_mismatch(api_client, start_flow, provider, mock_http):
+def test_missing_code_verifier_is_required_and_keeps_state(api_client, start_flow, provider, mock_http):
     flow = start_flow(provider)
 
     response = api_client.post(f"/api/v1/providers/{provider.name}/callback/",
                                {"state": flow.state, "code": "code-1"}, format="json")
+
+    assert_error(response, 400, "required", type_="validation_error", attr="code_verifier")
+    assert PendingAuthorization.objects.get().used_at is None
+
+
+def test_malformed_code_verifier_is_invalid_and_keeps_state(start_flow, provider, mock_http):
+    flow = start_flow(provider)
+
+    response = flow.callback(code="code-1", code_verifier="short")
+
+    assert_error(response, 400, "invalid", type_="validation_error", attr="code_verifier")
+    assert PendingAuthorization.objects.get().used_at is None
+
+
+def test_verifier_of_binding_off_flow_is_checked_when_challenge_stored(start_flow, provider, settings):
+    flow = start_flow(provider)
+    settings.ALLACCESS_API = {**settings.ALLACCESS_API, "REQUIRE_CLIENT_BINDING": False}
+
+    response = flow.client.post(f"/api/v1/providers/{provider.name}/callback/",
+                                {"state": flow.state, "code": "code-1"}, format="json")
 
     assert_error(response, 400, "binding_mismatch")
 

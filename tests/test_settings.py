@@ -105,3 +105,14 @@ def test_throttle_is_shared_between_workers_through_redis(redis_db):
 
     assert first_worker == ["401", "401"]
     assert second_worker == ["429"]
+
+
+def test_processes_without_secret_key_share_one():
+    read_key = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    env = {"DJANGO_SECRET_KEY": ""}
+
+    first = run_python(read_key, env)
+    second = run_python(read_key, env)
+
+    assert first.strip().startswith("django-insecure-")
+    assert first == second
