@@ -63,8 +63,20 @@ class ProviderError(AllAccessAPIError):
 
 class TokenExchangeFailed(AllAccessAPIError):
     status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = _("The provider rejected the authorization code.")
+    default_detail = _("The authorization code or verifier was rejected.")
     default_code = "token_exchange_failed"
+
+
+class InvalidIDToken(AllAccessAPIError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The provider's ID token failed validation.")
+    default_code = "invalid_id_token"
+
+
+class IssuerMismatch(AllAccessAPIError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("iss is not the issuer of this provider. Start a new flow.")
+    default_code = "issuer_mismatch"
 
 
 class ProviderUnavailable(AllAccessAPIError):

@@ -6,6 +6,7 @@ strings, comma-separated scopes and a missing ``token_type`` all occur in the fi
 through a process-wide environment variable, so it is not used here.
 """
 
+import functools
 import logging
 import re
 from datetime import timedelta
@@ -66,11 +67,17 @@ def parse_expires_in(value):
     return seconds
 
 
-def parse_token_body(body, content_type, charset="utf-8"):
-    """Decode a token endpoint body as JSON or form data, trying the declared type first."""
+def parse_token_body(body, content_type, charset="utf-8", *, plus_as_space=True):
+    """Decode a token endpoint body as JSON or form data, trying the declared type first.
+
+    With ``plus_as_space`` false, a ``+`` in form data stays a ``+``, so a value the
+    provider forgot to percent-encode keeps it. OAuth 1.0a clients use this, because
+    their tokens and secrets are not expected to contain spaces.
+    """
     text = body.decode(charset, errors="replace").strip()
     as_form_first = "x-www-form-urlencoded" in content_type or content_type.startswith("text/plain")
-    parsers = (_parse_form, _parse_json) if as_form_first else (_parse_json, _parse_form)
+    parse_form = functools.partial(_parse_form, plus_as_space=plus_as_space)
+    parsers = (parse_form, _parse_json) if as_form_first else (_parse_json, parse_form)
     for parser in parsers:
         data = parser(text)
         if data is not None:
@@ -86,7 +93,9 @@ def _parse_json(text):
     return data if isinstance(data, dict) else None
 
 
-def _parse_form(text):
+def _parse_form(text, plus_as_space=True):
+    if not plus_as_space:
+        text = text.replace("+", "%2B")
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
