@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from allaccess_api import exceptions, pkce
+from allaccess_api import exceptions, oidc, pkce
 from allaccess_api.clients import get_client
 from allaccess_api.clients.exceptions import (
     ProviderRequestError,
@@ -171,10 +171,24 @@ def provider_errors(provider):
     except ProviderRequestError as exc:
         logger.warning("Provider request failed provider=%s reason=%s", provider.name, exc)
         raise exceptions.ProviderUnavailable() from exc
+    except oidc.IDTokenError as exc:
+        logger.warning("ID token rejected provider=%s check=%s reason=%s", provider.name, exc.check, exc)
+        detail = f"{exceptions.InvalidIDToken.default_detail} Failed check: {exc.check}."
+        raise exceptions.InvalidIDToken(detail) from exc
     except IdentifierNotFound as exc:
         logger.warning("Identifier missing provider=%s path=%s reason=%s",
                        provider.name, provider.effective_identifier_path, exc)
         raise exceptions.IdentifierMissing() from exc
+
+
+def check_authorization_issuer(provider, iss):
+    """RFC 9207 §2.4: reject an authorization response whose ``iss`` names another issuer.
+
+    Checked before the code is sent anywhere, so a code from a mixed-up provider never reaches this one.
+    """
+    if iss and not oidc.issuer_matches(provider, iss):
+        logger.warning("Authorization response from another issuer provider=%s", provider.name)
+        raise exceptions.IssuerMismatch()
 
 
 def check_callback_parameters(client, callback):
@@ -198,10 +212,13 @@ def complete_authorization(provider, *, state, code_verifier="", error="", error
         logger.info("Authorization ended with a provider error provider=%s error=%s", provider.name, error)
         raise_provider_redirect_error(error, error_description)
     check_binding(pending, code_verifier)
+    check_authorization_issuer(provider, callback.get("iss"))
 
     with provider_errors(provider):
         token = client.finish_authorization(pending, callback)
+        id_token_claims = oidc.verify_id_token(provider, pending, token)
         profile = client.get_profile(token)
+        oidc.check_userinfo_subject(id_token_claims, profile)
         details = read_profile(profile, provider)
 
     result = link_identity(provider, details, token, link_user=pending.user)

@@ -72,6 +72,15 @@ class Provider(models.Model):
         blank=True,
         help_text=_("Extra headers sent with every profile and API request, as a JSON object."),
     )
+    profile_fields = models.JSONField(
+        _("profile fields"),
+        default=dict,
+        blank=True,
+        help_text=_("Where the profile keeps names, email and username, as a JSON object of field to dotted path "
+                    "or list of paths, for example {\"full_name\": \"data.name\"}. Fields: "
+                    "first_name, last_name, full_name, email, email_verified, username. "
+                    "Empty: the OpenID Connect claim names and their common variants."),
+    )
     trust_email = models.BooleanField(
         _("trust email"),
         default=False,
@@ -118,8 +127,42 @@ class Provider(models.Model):
             isinstance(key, str) and isinstance(value, str) for key, value in self.api_headers.items()
         ):
             errors["api_headers"] = _("API headers must be a JSON object of header names to string values.")
+        self.clean_profile_fields(errors)
+        self.clean_id_token_settings(errors)
         if errors:
             raise ValidationError(errors)
+
+    def clean_profile_fields(self, errors):
+        from allaccess_api.profiles import PROFILE_FIELDS
+
+        fields = self.profile_fields
+        if not isinstance(fields, dict):
+            errors["profile_fields"] = _("Profile fields must be a JSON object.")
+            return
+        unknown = sorted(set(fields) - set(PROFILE_FIELDS))
+        if unknown:
+            errors["profile_fields"] = _("Unknown profile fields: %(fields)s. Known: %(known)s.") % {
+                "fields": ", ".join(unknown), "known": ", ".join(PROFILE_FIELDS)}
+            return
+        for paths in fields.values():
+            paths = [paths] if isinstance(paths, str) else paths
+            if not isinstance(paths, list) or not paths or not all(isinstance(path, str) and path for path in paths):
+                errors["profile_fields"] = _("Each profile field maps to a dotted path or a list of dotted paths.")
+                return
+
+    def clean_id_token_settings(self, errors):
+        from allaccess_api.oidc import unsafe_algorithms
+
+        if not isinstance(self.id_token_algorithms, list) or not all(
+            isinstance(item, str) for item in self.id_token_algorithms
+        ):
+            errors["id_token_algorithms"] = _("ID token algorithms must be a list of strings.")
+        elif unsafe_algorithms(self.id_token_algorithms):
+            errors["id_token_algorithms"] = _(
+                "Only asymmetric signing algorithms are allowed (RS256, PS256, ES256, EdDSA ...), not %(algorithms)s."
+            ) % {"algorithms": ", ".join(unsafe_algorithms(self.id_token_algorithms))}
+        if self.protocol == Protocol.OIDC and self.jwks_uri and not self.issuer:
+            errors["issuer"] = _("An OpenID Connect provider with a JWKS URI needs its issuer to validate ID tokens.")
 
     @property
     def is_enabled(self):

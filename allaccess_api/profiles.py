@@ -8,7 +8,18 @@ from django.core.validators import validate_email
 MAX_IDENTIFIER_LENGTH = 255
 MAX_NAME_LENGTH = 150
 MAX_EMAIL_LENGTH = 254
-USERNAME_KEYS = ("preferred_username", "login", "username", "screen_name", "nickname")
+
+# Default dotted paths of each profile field, used unless the provider's
+# ``profile_fields`` maps the field. The first path with a non-empty value wins.
+DEFAULT_PROFILE_FIELDS = {
+    "first_name": ("given_name", "first_name"),
+    "last_name": ("family_name", "last_name"),
+    "full_name": ("name",),
+    "email": ("email",),
+    "email_verified": ("email_verified",),
+    "username": ("preferred_username", "login", "username", "screen_name", "nickname"),
+}
+PROFILE_FIELDS = tuple(DEFAULT_PROFILE_FIELDS)
 
 
 class IdentifierNotFound(Exception):
@@ -54,17 +65,38 @@ def extract_identifier(data, path):
     return identifier
 
 
-def _text(data, key):
-    value = data.get(key) if isinstance(data, dict) else None
-    return value.strip() if isinstance(value, str) else ""
+def field_paths(provider, field):
+    """Return the dotted paths where ``provider``'s profile keeps ``field``."""
+    mapped = (provider.profile_fields or {}).get(field)
+    if not mapped:
+        return DEFAULT_PROFILE_FIELDS[field]
+    return (mapped,) if isinstance(mapped, str) else tuple(mapped)
 
 
-def extract_names(data):
-    """Return (first name, last name) from given/family, first/last, or ``name``."""
-    first = _text(data, "given_name") or _text(data, "first_name")
-    last = _text(data, "family_name") or _text(data, "last_name")
+def first_text(data, paths):
+    """Return the first non-empty string found at one of ``paths``, stripped, or ''."""
+    for path in paths:
+        value = lookup_path(data, path)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def first_value(data, paths):
+    """Return the first value other than None found at one of ``paths``."""
+    for path in paths:
+        value = lookup_path(data, path)
+        if value is not None:
+            return value
+    return None
+
+
+def extract_names(data, provider):
+    """Return (first name, last name): the mapped or usual name fields, else the full name split at its last space."""
+    first = first_text(data, field_paths(provider, "first_name"))
+    last = first_text(data, field_paths(provider, "last_name"))
     if not first and not last:
-        full_name = _text(data, "name")
+        full_name = first_text(data, field_paths(provider, "full_name"))
         first, _, last = full_name.rpartition(" ")
         if not first:
             first, last = last, ""
@@ -75,13 +107,13 @@ def is_true(value):
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def extract_verified_email(data, trust_email=False):
-    """Return the profile's email when it is verified (or trusted) and well-formed, else ''."""
-    email = _text(data, "email")
+def extract_verified_email(data, provider):
+    """Return the profile's email when it is verified (or the provider is trusted) and well-formed, else ''."""
+    email = first_text(data, field_paths(provider, "email"))
     if not email or len(email) > MAX_EMAIL_LENGTH:
         return ""
-    verified = isinstance(data, dict) and is_true(data.get("email_verified"))
-    if not (trust_email or verified):
+    verified = is_true(first_value(data, field_paths(provider, "email_verified")))
+    if not (provider.trust_email or verified):
         return ""
     try:
         validate_email(email)
@@ -90,22 +122,21 @@ def extract_verified_email(data, trust_email=False):
     return email
 
 
-def extract_username_hint(data):
-    for key in USERNAME_KEYS:
-        value = _text(data, key)
-        if value:
-            return value
-    return _text(data, "email").partition("@")[0]
+def extract_username_hint(data, provider):
+    username = first_text(data, field_paths(provider, "username"))
+    if username:
+        return username
+    return first_text(data, field_paths(provider, "email")).partition("@")[0]
 
 
 def read_profile(data, provider):
     """Extract everything the sign-in needs from ``data``."""
     identifier = extract_identifier(data, provider.effective_identifier_path)
-    first_name, last_name = extract_names(data)
+    first_name, last_name = extract_names(data, provider)
     return ProfileDetails(
         identifier=identifier,
-        username_hint=extract_username_hint(data),
+        username_hint=extract_username_hint(data, provider),
         first_name=first_name,
         last_name=last_name,
-        email=extract_verified_email(data, provider.trust_email),
+        email=extract_verified_email(data, provider),
     )

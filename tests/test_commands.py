@@ -153,11 +153,10 @@ def test_set_legacy_oauth1_stored():
     assert Provider.objects.get(name="github").legacy_oauth1 is True
 
 
-# Contract options not implemented yet
+# providers set: --preset and --issuer
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="providers set has no --preset option yet (the contract lists it)")
 def test_set_preset_fills_endpoints():
     run("set", "github", "--preset", "github", "--client-id", "github-id", "--client-secret", CLIENT_SECRET)
 
@@ -168,7 +167,6 @@ def test_set_preset_fills_endpoints():
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="providers set has no --issuer option yet (the contract lists it)")
 def test_set_issuer_reads_discovery(mock_http):
     mock_http.get(
         "https://issuer.test/.well-known/openid-configuration",

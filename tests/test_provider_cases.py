@@ -4,10 +4,12 @@ Every test fakes one provider answer the way real providers have sent it and
 checks what the API does with it. The ids (H01 ...) name the recorded cases.
 """
 
+import base64
 import socket
 import threading
 import time
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 import pytest
 import responses
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from allaccess_api.models import AccountAccess, Protocol
 from tests.conftest import (
+    CLIENT_SECRET,
     add_profile_response,
     add_token_response,
     assert_error,
@@ -395,3 +398,113 @@ def test_h18_identifier_path_with_list_index(start_flow, db, mock_http):
     response = start_flow(provider).callback(code="code-1")
 
     assert response.json()["account"]["identifier"] == "141981764"
+
+
+def test_h03_expires_in_text_plain_form_body(start_flow, provider, mock_http):
+    add_token_response(mock_http, provider, "access_token=tok_a3&expires=5183999", content_type="text/plain")
+    add_profile_response(mock_http, provider)
+    before = timezone.now()
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert response.status_code == 200, response.json()
+    account = AccountAccess.objects.get()
+    assert account.access_token == "tok_a3"
+    assert before + timedelta(seconds=5183990) <= account.expires_at <= timezone.now() + timedelta(seconds=5183999)
+
+
+def test_h03_expires_in_wins_over_expires(start_flow, provider, mock_http):
+    add_token_response(mock_http, provider, {"access_token": "tok_a3", "expires_in": 3600, "expires": 5183999})
+    add_profile_response(mock_http, provider)
+    before = timezone.now()
+
+    start_flow(provider).callback(code="code-1")
+
+    assert AccountAccess.objects.get().expires_at <= before + timedelta(seconds=3601)
+
+
+@pytest.mark.parametrize("body, content_type", [
+    ("<html>Service temporarily unavailable</html>", "text/html"),
+    ("access_token", "text/plain"),
+    ("[1, 2]", "application/json"),
+])
+def test_h03_token_body_neither_json_nor_form_is_provider_unavailable(start_flow, provider, mock_http, body,
+                                                                     content_type):
+    add_token_response(mock_http, provider, body, content_type=content_type)
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert_error(response, 502, "provider_unavailable", type_="server_error")
+    assert_nothing_stored()
+
+
+def test_h10_post_client_authentication_only_in_body(start_flow, provider, mock_http):
+    token_call = add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider)
+
+    assert start_flow(provider).callback(code="code-1").status_code == 200
+
+    request = token_call.calls[0].request
+    form = dict(parse_qsl(request.body))
+    assert (form["client_id"], form["client_secret"]) == (provider.client_id, CLIENT_SECRET)
+    assert "Authorization" not in request.headers
+
+
+def test_h10_basic_credentials_are_form_encoded(start_flow, db, mock_http):
+    # RFC 6749 §2.3.1: id and secret are form-encoded before Basic, so ':' in either cannot split them wrongly.
+    provider = make_provider(token_auth_method="client_secret_basic", client_id="id:with space",
+                             client_secret="secret/with:colon")
+    token_call = add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider)
+
+    assert start_flow(provider).callback(code="code-1").status_code == 200
+
+    expected = base64.b64encode(b"id%3Awith+space:secret%2Fwith%3Acolon").decode()
+    assert token_call.calls[0].request.headers["Authorization"] == f"Basic {expected}"
+    assert "client_secret" not in dict(parse_qsl(token_call.calls[0].request.body))
+
+
+def test_h12_user_agent_on_token_request(start_flow, provider, mock_http):
+    token_call = add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider)
+
+    start_flow(provider).callback(code="code-1")
+
+    assert token_call.calls[0].request.headers["User-Agent"].startswith("allaccess-api/")
+
+
+def test_h12_html_error_from_token_endpoint_is_token_exchange_failed(start_flow, provider, mock_http):
+    add_token_response(mock_http, provider, "<html>Request forbidden.</html>", status=403, content_type="text/html")
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert_error(response, 400, "token_exchange_failed")
+    assert "http_403" in response.json()["errors"][0]["detail"]
+    assert_nothing_stored()
+
+
+def test_h18_identifier_path_into_nested_object(start_flow, db, mock_http):
+    provider = make_provider(identifier_path="data.id")
+    add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider, {"data": {"id": "2244994945", "name": "X Dev"}})
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert response.json()["account"]["identifier"] == "2244994945"
+
+
+@pytest.mark.parametrize("profile", [
+    {"data": []},
+    {"data": [{"login": "streamer"}]},
+    {"data": {"0": None}},
+    {"data": "141981764"},
+])
+def test_h18_identifier_path_not_found_is_identifier_missing(start_flow, db, mock_http, profile):
+    provider = make_provider(identifier_path="data.0.id")
+    add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider, profile)
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert_error(response, 502, "identifier_missing", type_="server_error")
+    assert_nothing_stored()

@@ -8,8 +8,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import ProtectedError
 
+from allaccess_api import oidc
 from allaccess_api.clients.oauth2 import split_scope
 from allaccess_api.models import Protocol, Provider, TokenAuthMethod
+from allaccess_api.presets import get_preset, preset_docs_url, preset_names
+from allaccess_api.profiles import PROFILE_FIELDS
 
 # RFC 9110 §5.6.2: a header name is a token.
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -32,6 +35,24 @@ FIELD_OPTIONS = {
 }
 
 
+# Fields a preset replaces even when it leaves them out, so that switching presets leaves nothing behind.
+PRESET_RESET_FIELDS = ("request_token_url", "revocation_url", "issuer", "jwks_uri", "id_token_algorithms",
+                       "api_headers", "profile_fields")
+
+
+def parse_profile_field(text):
+    """Parse ``"field=path"`` or ``"field=path1,path2"`` into a (field, path or paths) pair."""
+    field, separator, value = text.partition("=")
+    field = field.strip()
+    paths = [path.strip() for path in value.split(",") if path.strip()]
+    if not separator or field not in PROFILE_FIELDS or not paths:
+        raise CommandError(
+            f"--profile-field must look like 'FIELD=dotted.path[,other.path]' with FIELD one of "
+            f"{', '.join(PROFILE_FIELDS)}; got {text!r}."
+        )
+    return field, paths[0] if len(paths) == 1 else paths
+
+
 def parse_api_header(text):
     """Parse ``"Name: value"`` into a (name, value) pair."""
     name, separator, value = text.partition(":")
@@ -51,6 +72,11 @@ class Command(BaseCommand):
 
         set_parser = subcommands.add_parser("set", help="Create or update a provider.")
         set_parser.add_argument("name", help="Provider name used in URLs (a slug), e.g. github.")
+        set_parser.add_argument("--preset", choices=preset_names(),
+                                help="Fill endpoints, scope and profile mapping from a known provider.")
+        set_parser.add_argument("--issuer", metavar="URL",
+                                help="Fill endpoints from OpenID Connect discovery at "
+                                     "URL/.well-known/openid-configuration; the protocol becomes oidc.")
         set_parser.add_argument("--protocol", choices=Protocol.values)
         set_parser.add_argument("--display-name", help="Name shown to users.")
         set_parser.add_argument("--authorization-url", help="Where users grant access.")
@@ -67,6 +93,10 @@ class Command(BaseCommand):
         set_parser.add_argument("--api-header", action="append", metavar='"NAME: VALUE"',
                                 help="Header sent with every profile and API request; repeat for more. "
                                      "Given headers replace the stored ones.")
+        set_parser.add_argument("--profile-field", action="append", metavar='"FIELD=PATH"',
+                                help="Where the profile keeps FIELD (one of " + ", ".join(PROFILE_FIELDS) + "), "
+                                     "as a dotted path or comma-separated paths; repeat for more. "
+                                     "Given fields replace the stored mapping.")
         set_parser.add_argument("--pkce", action=argparse.BooleanOptionalAction, help="Send a PKCE challenge (default on).")
         set_parser.add_argument("--legacy-oauth1", action="store_true", default=None,
                                 help="Accept OAuth 1.0 request-token responses without oauth_callback_confirmed.")
@@ -96,6 +126,12 @@ class Command(BaseCommand):
         if created:
             provider = Provider(name=options["name"])
 
+        # Preset, then discovery, then explicit options: each later source wins.
+        if options.get("preset"):
+            self.apply_preset(provider, options["preset"])
+        if options.get("issuer"):
+            self.apply_discovery(provider, options["issuer"])
+
         for option, field in FIELD_OPTIONS.items():
             if options.get(option) is not None:
                 setattr(provider, field, options[option])
@@ -105,6 +141,8 @@ class Command(BaseCommand):
             provider.scope = split_scope(options["scope"])
         if options.get("api_header"):
             provider.api_headers = dict(parse_api_header(text) for text in options["api_header"])
+        if options.get("profile_field"):
+            provider.profile_fields = dict(parse_profile_field(text) for text in options["profile_field"])
         if options.get("client_secret") is not None:
             provider.client_secret = self.read_secret(options["client_secret"])
 
@@ -117,6 +155,34 @@ class Command(BaseCommand):
         verb = "Created" if created else "Updated"
         state = "enabled" if provider.is_enabled else "disabled (needs client id and secret, or --enable)"
         self.stdout.write(f"{verb} provider {provider.name!r} ({provider.protocol}), {state}.")
+        if options.get("preset"):
+            self.stdout.write(f"Preset {options['preset']!r}: {preset_docs_url(options['preset'])}")
+        if options.get("issuer"):
+            self.stdout.write(f"Endpoints read from {oidc.discovery_url(options['issuer'])}")
+        if provider.profile_fields:
+            mapping = "; ".join(
+                f"{field}={paths if isinstance(paths, str) else ','.join(paths)}"
+                for field, paths in provider.profile_fields.items()
+            )
+            self.stdout.write(f"Profile fields: {mapping}")
+
+    def apply_preset(self, provider, name):
+        values = get_preset(name)
+        for field in PRESET_RESET_FIELDS:
+            if field not in values:
+                setattr(provider, field, Provider._meta.get_field(field).get_default())
+        for field, value in values.items():
+            setattr(provider, field, value)
+
+    def apply_discovery(self, provider, issuer):
+        try:
+            document = oidc.fetch_discovery(issuer)
+        except oidc.DiscoveryError as exc:
+            raise CommandError(f"OpenID Connect discovery for --issuer {issuer} failed: {exc}") from exc
+        for field, value in oidc.discovered_fields(document).items():
+            setattr(provider, field, value)
+        if not provider.scope:
+            provider.scope = oidc.default_scope(document)
 
     def read_secret(self, value):
         if value != "-":
