@@ -115,6 +115,15 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _get_error_response_examples(self):
         examples = super()._get_error_response_examples()
+        # drf-standardized-errors documents DRF's parse_error at 400 without an example.
+        examples.append(OpenApiExample(
+            "parse_error",
+            value={"type": "client_error", "errors": [
+                {"code": "parse_error", "detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)",
+                 "attr": None}]},
+            response_only=True,
+            status_codes=["400"],
+        ))
         for exc in self._api_errors():
             examples.append(
                 OpenApiExample(

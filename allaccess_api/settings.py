@@ -33,6 +33,12 @@ DEFAULTS = {
     "USER_AGENT": f"allaccess-api/{__version__} (python-requests)",
     # Maximum size of a token or profile response read into memory, in bytes.
     "MAX_PROVIDER_RESPONSE_BYTES": 1024 * 1024,
+    # Maximum size of a request body the proxy forwards to a provider, in bytes.
+    "PROXY_MAX_REQUEST_BYTES": 1024 * 1024,
+    # Maximum size of a provider response the proxy streams back, in bytes.
+    "PROXY_MAX_RESPONSE_BYTES": 100 * 1024 * 1024,
+    # The proxy refreshes an access token this long before its stored expiry.
+    "TOKEN_REFRESH_MARGIN": timedelta(seconds=30),
 }
 
 

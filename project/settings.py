@@ -155,6 +155,11 @@ REST_FRAMEWORK = {
         "allaccess_refresh": os.environ.get("ALLACCESS_THROTTLE_REFRESH", "120/min"),
         "allaccess_proxy": os.environ.get("ALLACCESS_THROTTLE_PROXY", "600/min"),
     },
+    # Reverse proxies in front of the app. The throttles count requests per client address: with
+    # 0 that is REMOTE_ADDR. With N, it is the Nth address from the right of X-Forwarded-For,
+    # the one the outermost trusted proxy saw. DRF's own default (None) trusts the whole
+    # header, which any client can forge to dodge the throttles.
+    "NUM_PROXIES": int(os.environ.get("ALLACCESS_NUM_PROXIES", "0")),
 }
 
 DRF_STANDARDIZED_ERRORS = {"EXCEPTION_HANDLER_CLASS": "allaccess_api.handler.ExceptionHandler"}

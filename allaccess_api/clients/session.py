@@ -2,7 +2,8 @@
 
 Every request gets a timeout, our User-Agent, no redirect following and one
 log line; URLs must be https, or http on a loopback address when
-``INSECURE_LOOPBACK`` is on.
+``INSECURE_LOOPBACK`` is on. Connections go to a checked, pinned address
+(``pinning``).
 """
 
 import ipaddress
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from allaccess_api.clients.exceptions import InsecureURLError, ProviderRequestError, ProviderTimeoutError
+from allaccess_api.clients.pinning import PinnedAddressAdapter
 from allaccess_api.settings import api_settings
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,14 @@ def loggable_url(url):
 
 class ProviderSession(requests.Session):
     """A ``requests.Session`` with the product's outbound HTTP policy."""
+
+    def __init__(self):
+        super().__init__()
+        # Connections go straight to the checked address of the host (see ``pinning``);
+        # proxy settings from the environment would bypass that check.
+        self.trust_env = False
+        self.mount("https://", PinnedAddressAdapter())
+        self.mount("http://", PinnedAddressAdapter())
 
     def request(self, method, url, *args, provider=None, **kwargs):
         check_url(url)
