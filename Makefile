@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run   - create the virtual environment, migrate SQLite, serve the API on http://127.0.0.1:8000/
+#   make run   - create the virtual environment, migrate SQLite, start the demo OpenID Connect provider,
+#                serve the API and the example SPA on http://127.0.0.1:8000/ (Ctrl-C stops everything)
 #   make test  - create the virtual environment and run the test suite
 
 PYTHON ?= python3
@@ -8,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEMO_PROVIDER_PORT ?= 8001
 
 .PHONY: run test test-postgres schema venv clean
 
@@ -20,8 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --no-input
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python -m demo.run --host $(HOST) --port $(PORT) --provider-port $(DEMO_PROVIDER_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -33,4 +34,4 @@ schema: $(STAMP)
 	DJANGO_SECRET_KEY=schema $(BIN)/python manage.py spectacular --file openapi.yaml
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .demo artifacts

@@ -1,0 +1,1 @@
+"""Example clients of allaccess-api; run them against `make run`."""
