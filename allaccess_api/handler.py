@@ -42,7 +42,7 @@ class ExceptionHandler(StandardizedExceptionHandler):
 
 
 def not_found(request, exception=None):
-    """Answer unrouted paths under /api/ with the error envelope instead of an HTML page."""
+    """Return the error envelope for unrouted paths under /api/ instead of an HTML page."""
     from django.views.defaults import page_not_found
 
     if not request.path.startswith("/api/"):

@@ -596,3 +596,14 @@ def test_post_without_trailing_slash_gives_json_404(api_client, db):
     assert response.status_code == 404
     assert strip_detail(response.json()) == {"type": "client_error",
                                              "errors": [{"code": "not_found", "attr": None}]}
+
+
+def test_unrouted_api_path_gives_json_404_in_debug(client, settings, db):
+    settings.DEBUG = True
+
+    response = client.get("/api/v1/nothing/here/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert strip_detail(response.json()) == {"type": "client_error",
+                                             "errors": [{"code": "not_found", "attr": None}]}

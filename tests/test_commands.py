@@ -392,9 +392,38 @@ def test_list_shows_providers():
 
     lines = run("list").splitlines()
 
-    assert len(lines) == 2
-    assert lines[0].split("\t")[:4] == ["github", "oauth2", "enabled", "client_id=github-client-id"]
-    assert lines[1].split("\t")[:4] == ["gitlab", "oauth2", "disabled", "client_id=-"]
+    assert lines[0].split("\t") == ["NAME", "PROTOCOL", "CLIENT_ID", "API_BASE_URL", "STATE"]
+    assert lines[1].split("\t") == ["github", "oauth2", "github-client-id", "https://api.github.test/", "enabled"]
+    assert lines[2].split("\t")[:4] == ["gitlab", "oauth2", "-", "https://api.gitlab.test/"]
+    assert lines[2].split("\t")[4].startswith("disabled until it has a client id and a client secret")
+    assert len(lines) == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--disable"], "disabled (switched off; --enable turns it on)"),
+        (["--client-secret", ""], "disabled until it has a client secret (--client-id, --client-secret)"),
+    ],
+)
+def test_set_says_why_provider_is_disabled(options, expected):
+    make_provider("github")
+
+    output = run("set", "github", *options)
+
+    assert f"Updated provider 'github' (oauth2), {expected}." in output
+
+
+@pytest.mark.django_db
+def test_secret_from_empty_stdin_is_rejected(monkeypatch):
+    make_provider("github")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    with pytest.raises(CommandError, match="standard input was empty"):
+        run("set", "github", "--client-secret", "-")
+
+    assert Provider.objects.get(name="github").client_secret == CLIENT_SECRET
 
 
 @pytest.mark.django_db

@@ -369,10 +369,17 @@ async function callProxy(accountId) {
     await refreshTokens();
     return callProxy(accountId);
   }
-  if (body && Array.isArray(body.errors)) {
+  if (isApiError(body)) {
     // The API's own error (such as reauthorization_required), not a provider response.
     throw new ApiError(response.status, body.errors);
   }
+}
+
+// The API's errors have the drf-standardized-errors envelope; a provider body that merely
+// has an "errors" list (GitHub's 422, Twitter's v1.1 errors) is shown as the provider's answer.
+function isApiError(body) {
+  return Boolean(body) && Array.isArray(body.errors)
+    && ["validation_error", "client_error", "server_error"].includes(body.type);
 }
 
 async function unlink(accountId) {

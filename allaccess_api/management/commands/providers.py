@@ -53,6 +53,17 @@ def parse_profile_field(text):
     return field, paths[0] if len(paths) == 1 else paths
 
 
+def describe_state(provider):
+    """Say whether ``provider`` is enabled and, if not, what is missing."""
+    if provider.is_enabled:
+        return "enabled"
+    if not provider.enabled:
+        return "disabled (switched off; --enable turns it on)"
+    missing = [name for name, value in (("client id", provider.client_id), ("client secret", provider.client_secret))
+               if not value]
+    return f"disabled until it has a {' and a '.join(missing)} (--client-id, --client-secret)"
+
+
 def parse_api_header(text):
     """Parse ``"Name: value"`` into a (name, value) pair."""
     name, separator, value = text.partition(":")
@@ -77,7 +88,8 @@ class Command(BaseCommand):
         set_parser.add_argument("--issuer", metavar="URL",
                                 help="Fill endpoints from OpenID Connect discovery at "
                                      "URL/.well-known/openid-configuration; the protocol becomes oidc.")
-        set_parser.add_argument("--protocol", choices=Protocol.values)
+        set_parser.add_argument("--protocol", choices=Protocol.values,
+                                help="oauth1, oauth2 or oidc (default oauth2, or what the preset or issuer sets).")
         set_parser.add_argument("--display-name", help="Name shown to users.")
         set_parser.add_argument("--authorization-url", help="Where users grant access.")
         set_parser.add_argument("--access-token-url", help="Token endpoint.")
@@ -87,7 +99,7 @@ class Command(BaseCommand):
         set_parser.add_argument("--identifier-path",
                                 help="Dotted path to the user id in the profile (default: sub for oidc, id otherwise).")
         set_parser.add_argument("--scope", help='Default scopes, separated by spaces or commas: "a b".')
-        set_parser.add_argument("--client-id")
+        set_parser.add_argument("--client-id", help="Client id (OAuth 1.0a: consumer key) issued by the provider.")
         set_parser.add_argument("--client-secret", help="Client secret; '-' reads it from standard input.")
         set_parser.add_argument("--token-auth-method", choices=TokenAuthMethod.values)
         set_parser.add_argument("--api-header", action="append", metavar='"NAME: VALUE"',
@@ -103,8 +115,10 @@ class Command(BaseCommand):
         set_parser.add_argument("--trust-email", action=argparse.BooleanOptionalAction,
                                 help="Keep profile emails even when not marked verified.")
         enable = set_parser.add_mutually_exclusive_group()
-        enable.add_argument("--enable", dest="enabled", action="store_true", default=None)
-        enable.add_argument("--disable", dest="enabled", action="store_false")
+        enable.add_argument("--enable", dest="enabled", action="store_true", default=None,
+                            help="Switch the provider on (it also needs a client id and secret).")
+        enable.add_argument("--disable", dest="enabled", action="store_false",
+                            help="Switch the provider off; it disappears from the API, its accounts stay.")
 
         subcommands.add_parser("list", help="List providers.")
 
@@ -153,8 +167,9 @@ class Command(BaseCommand):
         provider.save()
 
         verb = "Created" if created else "Updated"
-        state = "enabled" if provider.is_enabled else "disabled (needs client id and secret, or --enable)"
-        self.stdout.write(f"{verb} provider {provider.name!r} ({provider.protocol}), {state}.")
+        self.stdout.write(f"{verb} provider {provider.name!r} ({provider.protocol}), {describe_state(provider)}.")
+        if not provider.api_base_url:
+            self.stdout.write("No API base URL: the proxy refuses calls for this provider until --api-base-url is set.")
         if options.get("preset"):
             self.stdout.write(f"Preset {options['preset']!r}: {preset_docs_url(options['preset'])}")
         if options.get("issuer"):
@@ -187,7 +202,12 @@ class Command(BaseCommand):
     def read_secret(self, value):
         if value != "-":
             return value
-        return sys.stdin.readline().strip()
+        if sys.stdin.isatty():
+            self.stderr.write("Client secret (one line): ", ending="")
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise CommandError("--client-secret -: standard input was empty; nothing was changed.")
+        return secret
 
     def format_errors(self, exc):
         lines = ["Invalid provider settings:"]
@@ -201,11 +221,11 @@ class Command(BaseCommand):
         if not providers:
             self.stdout.write("No providers. Add one with: manage.py providers set NAME ...")
             return
+        self.stdout.write("NAME\tPROTOCOL\tCLIENT_ID\tAPI_BASE_URL\tSTATE")
         for provider in providers:
-            state = "enabled" if provider.is_enabled else "disabled"
             self.stdout.write(
-                f"{provider.name}\t{provider.protocol}\t{state}\tclient_id={provider.client_id or '-'}\t"
-                f"{provider.authorization_url}"
+                f"{provider.name}\t{provider.protocol}\t{provider.client_id or '-'}\t"
+                f"{provider.api_base_url or '-'}\t{describe_state(provider)}"
             )
 
     def remove_provider(self, name):
