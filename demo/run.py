@@ -33,6 +33,8 @@ from pathlib import Path
 
 import requests
 
+from demo.common.processes import stop_processes
+
 logger = logging.getLogger("demo.run")
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
@@ -304,21 +306,6 @@ def start_product(urls: DemoURLs, environment: dict[str, str], stop_requested: t
     raise DemoError(f"the API did not respond to {probe_url} within {READY_TIMEOUT_SECONDS:.0f} s")
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    """Send SIGTERM to every running process, wait, and kill those still running."""
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            logger.warning("Process %s ignored SIGTERM for %.0f s; killing it", process.pid, STOP_TIMEOUT_SECONDS)
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        logger.info("Process %s exited with code %s", process.pid, process.returncode)
-
-
 def print_banner(urls: DemoURLs, state: DemoState) -> None:
     print(
         f"""
@@ -373,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("%s", error)
         return 1
     finally:
-        stop(processes)
+        stop_processes(processes, STOP_TIMEOUT_SECONDS)
 
 
 def wait_for_stop(processes: list[subprocess.Popen], stop_requested: threading.Event) -> int:

@@ -1,7 +1,8 @@
 """Create the provider's signing key, database tables, test user and OAuth client.
 
 Only ``write_rsa_private_key`` works before ``django.setup()``. The other functions use
-Django models and need a configured Django.
+Django models and need a configured Django. The test user, whose ``email`` is also
+released as a verified address, is saved by ``demo.common.provisioning``.
 """
 
 import logging
@@ -12,20 +13,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from demo.common.provisioning import UserSpec, migrate_database, save_user
+
 logger = logging.getLogger(__name__)
 
 RSA_KEY_BITS = 2048
-
-
-@dataclass(frozen=True)
-class UserSpec:
-    """Test user of the provider. ``email`` is also released as a verified address."""
-
-    username: str
-    password: str
-    first_name: str
-    last_name: str
-    email: str
 
 
 @dataclass(frozen=True)
@@ -58,32 +50,6 @@ def write_rsa_private_key(path: Path) -> bool:
     with os.fdopen(file_descriptor, "wb") as key_file:
         key_file.write(pem)
     return True
-
-
-def migrate_database() -> None:
-    """Create or upgrade the provider's tables in the configured SQLite database."""
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
-
-
-def save_user(spec: UserSpec):
-    """Create the user or update its names, email and password, and return it.
-
-    Raises ``django.core.exceptions.ValidationError`` for an invalid username or email.
-    """
-    from django.contrib.auth import get_user_model
-
-    user_model = get_user_model()
-    user = user_model.objects.filter(username=spec.username).first() or user_model(username=spec.username)
-    user.first_name = spec.first_name
-    user.last_name = spec.last_name
-    user.email = spec.email
-    user.is_active = True
-    user.set_password(spec.password)
-    user.full_clean()
-    user.save()
-    return user
 
 
 def save_client(spec: ClientSpec):

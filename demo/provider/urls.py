@@ -7,7 +7,11 @@ from demo.provider.views import EchoView
 
 urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(extra_context={"provider_name": "demo provider"}),
+        name="login",
+    ),
     path("api/echo/", EchoView.as_view(), name="echo"),
     path("api/echo/<path:rest>", EchoView.as_view(), name="echo-path"),
 ]

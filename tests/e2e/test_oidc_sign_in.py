@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from allaccess_api.models import AccountAccess, PendingAuthorization, Protocol, Provider, TokenAuthMethod
+from allaccess_api.models import AccountAccess, PendingAuthorization
 from tests.conftest import APP_REDIRECT_URI, REDIRECT_URI, Flow, assert_error, assert_nothing_stored, strip_detail
 from tests.e2e.provider import sign_in_and_consent
 
@@ -22,22 +22,9 @@ User = get_user_model()
 
 
 @pytest.fixture
-def demo(oidc_server, settings):
+def demo(register_oidc_server, oidc_server):
     """The running provider registered in the product, with loopback http allowed."""
-    settings.ALLACCESS_API = {**settings.ALLACCESS_API, "INSECURE_LOOPBACK": True}
-    return Provider.objects.create(
-        name="demo",
-        display_name="Demo",
-        protocol=Protocol.OIDC,
-        authorization_url=oidc_server.authorization_url,
-        access_token_url=oidc_server.token_url,
-        profile_url=oidc_server.userinfo_url,
-        api_base_url=oidc_server.base_url + "/api/",
-        scope=["openid", "profile", "email"],
-        client_id=oidc_server.client_id,
-        client_secret=oidc_server.client_secret,
-        token_auth_method=TokenAuthMethod.CLIENT_SECRET_BASIC,
-    )
+    return register_oidc_server(api_base_url=oidc_server.base_url + "/api/")
 
 
 def sign_in(oidc_server, flow, redirect_uri=REDIRECT_URI, **consent):

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from allaccess_api.models import AccountAccess, AccountStatus, Protocol, Provider, TokenAuthMethod
+from allaccess_api.models import AccountAccess, AccountStatus
 from tests.conftest import REDIRECT_URI, Flow, strip_detail
 from tests.e2e.provider import new_session, sign_in_and_consent
 from tests.test_concurrency import run_at_once
@@ -26,22 +26,8 @@ REQUEST_TIMEOUT_SECONDS = 10
 
 
 @pytest.fixture
-def demo(oidc_server, settings):
-    settings.ALLACCESS_API = {**settings.ALLACCESS_API, "INSECURE_LOOPBACK": True}
-    return Provider.objects.create(
-        name="demo",
-        display_name="Demo",
-        protocol=Protocol.OIDC,
-        authorization_url=oidc_server.authorization_url,
-        access_token_url=oidc_server.token_url,
-        profile_url=oidc_server.userinfo_url,
-        api_base_url=oidc_server.base_url + "/",
-        revocation_url=oidc_server.revocation_url,
-        scope=["openid", "profile", "email"],
-        client_id=oidc_server.client_id,
-        client_secret=oidc_server.client_secret,
-        token_auth_method=TokenAuthMethod.CLIENT_SECRET_BASIC,
-    )
+def demo(register_oidc_server, oidc_server):
+    return register_oidc_server(revocation_url=oidc_server.revocation_url)
 
 
 @pytest.fixture

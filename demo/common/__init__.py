@@ -1,0 +1,1 @@
+"""Code shared by the two local demo providers: command line, settings, provisioning and the login page."""
