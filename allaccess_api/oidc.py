@@ -284,7 +284,7 @@ def check_nonce(claims, nonce):
     value = claims.get("nonce")
     if not isinstance(value, str) or not nonce:
         raise IDTokenError("nonce", "ID token has no nonce")
-    if not hmac.compare_digest(value.encode(), nonce.encode()):
+    if not hmac.compare_digest(value.encode(errors="replace"), nonce.encode()):
         raise IDTokenError("nonce", "ID token nonce differs from the one sent in the authorization request")
 
 

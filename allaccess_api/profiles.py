@@ -60,6 +60,8 @@ def extract_identifier(data, path):
     identifier = str(value).strip()
     if not identifier:
         raise IdentifierNotFound(f"Empty value at {path!r}")
+    if storable_text(identifier) != identifier:
+        raise IdentifierNotFound(f"Value at {path!r} contains unprintable characters")
     if len(identifier) > MAX_IDENTIFIER_LENGTH:
         raise IdentifierNotFound(f"Value at {path!r} is longer than {MAX_IDENTIFIER_LENGTH} characters")
     return identifier
@@ -73,12 +75,21 @@ def field_paths(provider, field):
     return (mapped,) if isinstance(mapped, str) else tuple(mapped)
 
 
+def storable_text(value):
+    """Return ``value`` without NUL bytes, lone surrogates and other unprintable characters.
+
+    Providers have sent names cut in the middle of a surrogate pair; neither
+    PostgreSQL nor UTF-8 can store those.
+    """
+    return "".join(char for char in value if char.isprintable() and not "\ud800" <= char <= "\udfff")
+
+
 def first_text(data, paths):
-    """Return the first non-empty string found at one of ``paths``, stripped, or ''."""
+    """Return the first non-empty string found at one of ``paths``, cleaned and stripped, or ''."""
     for path in paths:
         value = lookup_path(data, path)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        if isinstance(value, str) and storable_text(value).strip():
+            return storable_text(value).strip()
     return ""
 
 

@@ -17,7 +17,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 
 from allaccess_api import exceptions
 from allaccess_api.clients import get_client
@@ -51,7 +51,8 @@ RESPONSE_HEADERS = frozenset({
     "expires",
     "last-modified",
     "link",
-    "location",
+    # Not Location: a relative one would point a browser's fetch, which follows
+    # same-origin redirects with the JWT, at this API's own endpoints.
     "ratelimit",
     "retry-after",
 })
@@ -64,8 +65,9 @@ CHUNK_SIZE = 64 * 1024
 # still changes after that is rejected.
 MAX_DECODE_ROUNDS = 4
 # Characters sent unencoded in the path: RFC 3986 pchar and "/", without "%" (so a
-# literal "%" the client encoded stays encoded) and "@" (rejected anyway).
-PATH_SAFE_CHARACTERS = "/!$&'()*+,;=:-._~"
+# literal "%" the client encoded stays encoded), "@" (rejected anyway) and ";", which
+# Java servers read as a path parameter (a "..;" segment is ".." to Tomcat).
+PATH_SAFE_CHARACTERS = "/!$&'()*+,=:-._~"
 
 
 def proxy_request(account, method, path, request):
@@ -75,6 +77,9 @@ def proxy_request(account, method, path, request):
     allowed headers are forwarded.
     """
     provider = account.provider
+    if not provider.is_enabled:
+        # A switched-off provider's stored tokens are not used either.
+        raise exceptions.ProviderNotFound()
     url = build_target_url(provider.api_base_url, path, request.META.get("QUERY_STRING", ""))
     headers = forwarded_headers(request)
     body = read_request_body(request)
@@ -97,10 +102,12 @@ def proxy_request(account, method, path, request):
         upstream.close()
         mark_reauthorization_required(account)
         raise exceptions.ReauthorizationRequired()
-    if upstream.status_code == 500:
-        # A 500 from this API always means our own bug; the provider's is reported as a bad gateway.
+    if upstream.status_code == 500 or not 200 <= upstream.status_code <= 599:
+        # A 500 from this API always means our own bug, so the provider's is a bad gateway.
+        # 1xx and codes above 599 cannot be a final answer (and Django rejects the latter).
         upstream.close()
-        logger.warning("Provider returned HTTP 500 provider=%s account=%s", provider.name, account.pk)
+        logger.warning("Provider returned HTTP %s provider=%s account=%s",
+                       upstream.status_code, provider.name, account.pk)
         raise exceptions.ProviderUnavailable()
     return stream_response(upstream, provider.name)
 
@@ -118,6 +125,8 @@ def build_target_url(api_base_url, path, query_string):
     check_path(path)
     if any(not char.isprintable() or char == "#" for char in query_string):
         raise exceptions.PathNotAllowed()
+    # PEP 3333 hands the query over as latin-1 text; raw non-ASCII bytes are sent percent-encoded.
+    query_string = quote(query_string.encode("latin-1"), safe="/?&=+%:;,@!$'()*-._~")
 
     base = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
     url = base + quote(path, safe=PATH_SAFE_CHARACTERS)
@@ -155,8 +164,9 @@ def is_plain_relative_path(text):
     if any(not char.isprintable() for char in text):
         return False
     # NFKC turns look-alikes such as the full-width "．" into ASCII, as some servers do.
+    # A path parameter does not hide a dot segment: "..;x" is ".." to Java servers.
     segments = unicodedata.normalize("NFKC", text).split("/")
-    return not any(segment in (".", "..") for segment in segments)
+    return not any(segment.split(";", 1)[0] in (".", "..") for segment in segments)
 
 
 def forwarded_headers(request):
@@ -213,6 +223,10 @@ def send(client, account, method, url, headers, body):
     try:
         return client.request(method, url, stored_token(account), headers=dict(headers), data=body or None,
                               stream=True)
+    except ValueError as exc:
+        # oauthlib must read a form-encoded body to sign it (RFC 5849 §3.4.1.3) and
+        # rejects one that is not valid form data.
+        raise ParseError(_("The body is not valid application/x-www-form-urlencoded data.")) from exc
     except ProviderTimeoutError as exc:
         raise exceptions.ProviderTimeout() from exc
     except ProviderRequestError as exc:
@@ -234,7 +248,10 @@ def refresh_account_token(account, rejected_access_token):
     """
     provider = account.provider
     with transaction.atomic():
-        locked = AccountAccess.objects.select_for_update().get(pk=account.pk)
+        locked = AccountAccess.objects.select_for_update().filter(pk=account.pk).first()
+        if locked is None:
+            # The account was unlinked while this request was on its way.
+            raise NotFound()
         locked.provider = provider
         if not constant_time_compare(locked.access_token, rejected_access_token):
             return locked

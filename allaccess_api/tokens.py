@@ -1,5 +1,6 @@
 """Issuing our own JWTs with djangorestframework-simplejwt."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import update_last_login
@@ -20,3 +21,14 @@ def issue_tokens(user):
         update_last_login(None, user)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
+
+
+def hash_outstanding_token(sender, instance, **kwargs):
+    """Store a digest instead of the refresh JWT in simplejwt's outstanding-token table.
+
+    simplejwt keeps each issued refresh JWT there in plain text, so a copy of the
+    database would let anyone refresh as any user. Only ``jti`` is needed to blacklist
+    a token, so the table keeps the SHA-256 of the JWT instead.
+    """
+    if instance.token and not instance.token.startswith("sha256:"):
+        instance.token = "sha256:" + hashlib.sha256(instance.token.encode()).hexdigest()

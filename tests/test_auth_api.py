@@ -134,3 +134,17 @@ def test_logout_without_refresh_is_validation_error(api_client):
     assert response.status_code == 400
     assert strip_detail(response.json()) == {"type": "validation_error",
                                              "errors": [{"code": "required", "attr": "refresh"}]}
+
+
+def test_outstanding_refresh_tokens_are_stored_hashed(api_client, refresh):
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    rotated = post(api_client, "refresh", {"refresh": refresh}).json()["refresh"]
+
+    stored = list(OutstandingToken.objects.values_list("token", flat=True))
+    assert len(stored) == 2
+    assert all(token.startswith("sha256:") for token in stored)
+    assert refresh not in stored
+    assert rotated not in stored
+    assert post(api_client, "logout", {"refresh": rotated}).status_code == 204
+    assert post(api_client, "refresh", {"refresh": rotated}).status_code == 401

@@ -508,3 +508,66 @@ def test_h18_identifier_path_not_found_is_identifier_missing(start_flow, db, moc
 
     assert_error(response, 502, "identifier_missing", type_="server_error")
     assert_nothing_stored()
+
+
+# Malformed values from providers: a 502, never a 500, and nothing stored.
+
+
+@pytest.mark.parametrize("body", [
+    {"access_token": "tok\ud800"},
+    {"access_token": "tok\u0000x"},
+    {"access_token": "tok", "token_type": "B" * 41},
+    {"access_token": "tok", "token_type": "Bear\u00e9r"},
+])
+def test_unstorable_token_values_are_provider_unavailable(start_flow, provider, mock_http, body):
+    add_token_response(mock_http, provider, body)
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert_error(response, 502, "provider_unavailable", type_="server_error")
+    assert_nothing_stored()
+
+
+def test_unstorable_refresh_token_and_scope_items_are_dropped(start_flow, provider, mock_http):
+    add_token_response(mock_http, provider, {"access_token": "tok", "refresh_token": "ref\ud800",
+                                             "scope": ["read", "bad\u0000"]})
+    add_profile_response(mock_http, provider)
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert response.status_code == 200
+    assert response.json()["account"]["scope"] == ["read"]
+    assert AccountAccess.objects.get().refresh_token == ""
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=bogus", "text/plain; charset=no-such-codec"])
+def test_unknown_charset_is_read_as_utf8(start_flow, provider, mock_http, content_type):
+    add_token_response(mock_http, provider, '{"access_token": "tok_cs"}', content_type=content_type)
+    add_profile_response(mock_http, provider)
+
+    assert start_flow(provider).callback(code="code-1").status_code == 200
+
+
+def test_deeply_nested_profile_is_provider_unavailable(start_flow, provider, mock_http):
+    add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider, "[" * 100_000 + "]" * 100_000)
+
+    assert_error(start_flow(provider).callback(code="code-1"), 502, "provider_unavailable", type_="server_error")
+
+
+@pytest.mark.parametrize("identifier", ["u\u0000", "u\ud800"])
+def test_unprintable_identifier_is_identifier_missing(start_flow, provider, mock_http, identifier):
+    add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider, {"id": identifier})
+
+    assert_error(start_flow(provider).callback(code="code-1"), 502, "identifier_missing", type_="server_error")
+    assert_nothing_stored()
+
+
+def test_unprintable_characters_are_dropped_from_names(start_flow, provider, mock_http):
+    add_token_response(mock_http, provider)
+    add_profile_response(mock_http, provider, {"id": 7, "first_name": "Ad\u0000a\ud83d", "last_name": "L"})
+
+    body = start_flow(provider).callback(code="code-1").json()
+
+    assert body["user"]["first_name"] == "Ada"

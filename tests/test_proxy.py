@@ -371,8 +371,75 @@ def test_redirect_is_returned_not_followed(client, account, mock_http):
     response = client.get(proxy_url(account, "user/repos"))
 
     assert response.status_code == 302
-    assert response["Location"] == "https://evil.test/steal"
+    assert not response.has_header("Location")
     assert evil.call_count == 0
+
+
+def test_relative_location_is_not_passed(client, account, mock_http):
+    mock_http.add(responses.DELETE, f"{API}/user/repos", status=307, headers={"Location": "/api/v1/accounts/1/"})
+
+    response = client.delete(proxy_url(account, "user/repos"))
+
+    assert response.status_code == 307
+    assert not response.has_header("Location")
+
+
+@pytest.mark.parametrize("status", [101, 199, 600, 999])
+def test_provider_status_outside_final_range_is_provider_unavailable(client, account, mock_http, status):
+    mock_http.add(responses.GET, f"{API}/user/repos", body="", status=status)
+
+    response = client.get(proxy_url(account, "user/repos"))
+
+    assert response.status_code == 502
+    assert response.json()["errors"][0]["code"] == "provider_unavailable"
+
+
+@pytest.mark.parametrize("path", ["..;/admin", "a/..;/..;/x", ".;x/y", "a/%2e%2e;jsessionid=1/b"])
+def test_dot_segment_with_path_parameter_rejected(client, account, mock_http, path):
+    response = client.get(proxy_url(account, path))
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "path_not_allowed"
+
+
+def test_semicolon_in_path_is_sent_encoded(client, account, mock_http):
+    upstream = mock_http.add(responses.GET, f"{API}/x%3Bjsessionid=1", body="ok")
+
+    client.get(proxy_url(account, "x;jsessionid=1"))
+
+    assert upstream.call_count == 1
+
+
+def test_non_ascii_query_bytes_are_encoded_once(client, account, mock_http):
+    upstream = mock_http.add(responses.GET, f"{API}/search", body="ok")
+
+    client.get(proxy_url(account, "search"), QUERY_STRING="q=\xc3\xa9")
+
+    assert upstream.calls[0].request.url == f"{API}/search?q=%C3%A9"
+
+
+def test_disabled_provider_is_not_proxied(client, account, mock_http):
+    account.provider.enabled = False
+    account.provider.save()
+
+    response = client.get(proxy_url(account, "user/repos"))
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "provider_not_found"
+    assert len(mock_http.calls) == 0
+
+
+def test_account_unlinked_during_request_is_not_found(client, account, mock_http):
+    def unlink_then_reject(request):
+        AccountAccess.objects.filter(pk=account.pk).delete()
+        return 401, {}, ""
+
+    mock_http.add_callback(responses.GET, f"{API}/user/repos", callback=unlink_then_reject)
+
+    response = client.get(proxy_url(account, "user/repos"))
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
 
 
 # Who may use it
@@ -633,6 +700,22 @@ def test_oauth1_request_is_signed(client, user, mock_http):
     assert "sec_o1" not in authorization
 
 
+@pytest.mark.parametrize("body", [b"a=b c", b"a=%zz", b"a=\xc3\xa9", b"{\"json\": 1}"])
+def test_oauth1_form_body_that_cannot_be_signed_is_rejected(client, user, mock_http, body):
+    provider = make_provider("twitter", protocol=Protocol.OAUTH1, request_token_url="https://twitter.test/request",
+                             api_base_url="https://api.twitter.test/1.1/")
+    account = AccountAccess.objects.create(provider=provider, user=user, identifier="12", access_token="tok_o1",
+                                           token_secret="sec_o1", token_type="OAuth1")
+
+    response = client.post(proxy_url(account, "statuses/update.json"), data=body,
+                           content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert strip_detail(response.json()) == {"type": "client_error",
+                                             "errors": [{"code": "parse_error", "attr": None}]}
+    assert len(mock_http.calls) == 0
+
+
 def test_oauth1_401_requires_reauthorization(client, user, mock_http):
     provider = make_provider("twitter", protocol=Protocol.OAUTH1, request_token_url="https://twitter.test/request",
                              api_base_url="https://api.twitter.test/1.1/")
@@ -746,7 +829,7 @@ def test_session_ignores_proxy_environment(monkeypatch):
     "0.0.0.0", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "192.0.2.1", "198.18.0.1",
     "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1",
     "::ffff:169.254.169.254", "2002:a00:1::", "2002:a9fe:a9fe::", "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe",
-    "2001:db8::1",
+    "2001:db8::1", "fec0::1", "feff::1",
 ])
 def test_disallowed_addresses(address):
     assert is_allowed_address(address) is False

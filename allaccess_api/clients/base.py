@@ -1,5 +1,6 @@
 """The client interface shared by OAuth 1.0a and OAuth 2.0 providers."""
 
+import codecs
 import json
 import logging
 from dataclasses import dataclass, field
@@ -30,15 +31,26 @@ class ProviderToken:
 
 
 def response_charset(response):
-    return response.encoding or "utf-8"
+    """Return the response's declared charset, or UTF-8 when none is declared or Python has no such codec."""
+    charset = response.encoding or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return "utf-8"
+    return charset
 
 
 def decode_json(body, charset="utf-8"):
     """Parse a JSON body, or raise ``ProviderRequestError``."""
     try:
         return json.loads(body.decode(charset, errors="replace"))
-    except (ValueError, LookupError) as exc:
+    except (ValueError, LookupError, RecursionError) as exc:
         raise ProviderRequestError("Provider response is not valid JSON") from exc
+
+
+def is_token_text(value):
+    """Check that ``value`` is a non-empty string of visible ASCII and spaces (RFC 6749 Appendix A, VSCHAR)."""
+    return isinstance(value, str) and bool(value) and all(" " <= char <= "~" for char in value)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from allaccess_api.clients.base import (
     AuthorizationRequest,
     BaseOAuthClient,
     ProviderToken,
+    is_token_text,
     response_charset,
 )
 from allaccess_api.clients.exceptions import ProviderRequestError, TokenExchangeError
@@ -70,7 +71,7 @@ def read_credentials(data, step):
     """Return the ``oauth_token`` and ``oauth_token_secret`` of a decoded response (RFC 5849 §2.1, §2.3)."""
     token = data.get("oauth_token")
     secret = data.get("oauth_token_secret")
-    if not isinstance(token, str) or not token or not isinstance(secret, str):
+    if not is_token_text(token) or not isinstance(secret, str) or (secret and not is_token_text(secret)):
         raise ProviderRequestError(f"The {step} response has no oauth_token and oauth_token_secret")
     return token, secret
 

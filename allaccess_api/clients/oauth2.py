@@ -19,6 +19,7 @@ from allaccess_api.clients.base import (
     BaseOAuthClient,
     ProviderToken,
     decode_json,
+    is_token_text,
     response_charset,
 )
 from allaccess_api.clients.exceptions import ProviderRequestError, TokenExchangeError
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 # Maximum lifetime taken from a provider. Larger values are treated as "no expiry given".
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 MAX_ERROR_LENGTH = 200
+# The length of AccountAccess.token_type.
+MAX_TOKEN_TYPE_LENGTH = 40
 _SCOPE_SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -110,12 +113,14 @@ def token_from_response(data, requested_scope):
         raise TokenExchangeError(clean_text(data["error"]), clean_text(data.get("error_description") or ""))
 
     access_token = data.get("access_token")
-    if not isinstance(access_token, str) or not access_token:
-        raise ProviderRequestError("Token response has no access_token")
+    if not is_token_text(access_token):
+        raise ProviderRequestError("Token response has no access_token of visible ASCII characters")
 
     token_type = str(data.get("token_type") or "Bearer")
     if token_type.lower() == "bearer":
         token_type = "Bearer"
+    if not is_token_text(token_type) or len(token_type) > MAX_TOKEN_TYPE_LENGTH:
+        raise ProviderRequestError("Token response has an unusable token_type")
 
     expires_in = data.get("expires_in")
     if expires_in is None:
@@ -132,10 +137,10 @@ def token_from_response(data, requested_scope):
     return ProviderToken(
         access_token=access_token,
         token_type=token_type,
-        refresh_token=refresh_token if isinstance(refresh_token, str) else "",
+        refresh_token=refresh_token if is_token_text(refresh_token) else "",
         expires_at=expires_at,
-        scope=scope,
-        id_token=id_token if isinstance(id_token, str) else "",
+        scope=[item for item in scope if is_token_text(item)],
+        id_token=id_token if is_token_text(id_token) else "",
     )
 
 

@@ -44,8 +44,10 @@ def embedded_ipv4(address):
 
 
 def _is_global(address):
+    # is_site_local: the deprecated fec0::/10 range (RFC 3879), which Python does not count as private.
     return address.is_global and not (
         address.is_private
+        or getattr(address, "is_site_local", False)
         or address.is_loopback
         or address.is_link_local
         or address.is_multicast

@@ -101,6 +101,8 @@ def get_session():
 
 def read_body(response, limit=None):
     """Read a streamed response's body, at most ``limit`` bytes, and close it."""
+    # NOTE: the read timeout applies to each socket read, not to the whole body, so a
+    # provider that sends a byte every few seconds holds the worker until ``limit`` is reached.
     limit = limit or api_settings.MAX_PROVIDER_RESPONSE_BYTES
     chunks = []
     size = 0
