@@ -101,8 +101,8 @@ ACCOUNT_DETAIL = [response("account", ACCOUNT, 200)]
 
 # The proxy passes any media type through, so its examples are listed under */*.
 PROXY = [
-    response("provider-answer", {"login": "octocat", "id": 583231, "name": "Mona Octocat"}, 200,
-             "GET accounts/7/proxy/user: GitHub's answer to GET https://api.github.com/user", media_type="*/*"),
+    response("provider-response", {"login": "octocat", "id": 583231, "name": "Mona Octocat"}, 200,
+             "GET accounts/7/proxy/user: GitHub's response to GET https://api.github.com/user", media_type="*/*"),
 ]
 
 PROXY_WITH_BODY = [

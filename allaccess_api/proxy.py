@@ -104,7 +104,7 @@ def proxy_request(account, method, path, request):
         raise exceptions.ReauthorizationRequired()
     if upstream.status_code == 500 or not 200 <= upstream.status_code <= 599:
         # A 500 from this API always means our own bug, so the provider's is a bad gateway.
-        # 1xx and codes above 599 cannot be a final answer (and Django rejects the latter).
+        # 1xx and codes above 599 cannot be a final response (and Django rejects the latter).
         upstream.close()
         logger.warning("Provider returned HTTP %s provider=%s account=%s",
                        upstream.status_code, provider.name, account.pk)

@@ -14,7 +14,7 @@ urlpatterns = [
     path("accounts/", views.AccountListView.as_view(), name="account-list"),
     path("accounts/<int:account_id>/", views.AccountDetailView.as_view(), name="account-detail"),
     # Unlike <path:...>, the path group also matches line breaks, so the proxy rejects them as
-    # path_not_allowed instead of the router answering 404.
+    # path_not_allowed instead of the router returning 404.
     re_path(r"^accounts/(?P<account_id>[0-9]+)/proxy/(?P<path>[\s\S]+)\Z", views.AccountProxyView.as_view(),
             name="account-proxy"),
     path("auth/refresh/", views.RefreshView.as_view(), name="auth-refresh"),

@@ -246,6 +246,7 @@ class AccountProxyView(APIView):
         InvalidToken,
         exceptions.InactiveUser,
         NotFound,
+        exceptions.ProviderNotFound,
         ParseError,
         exceptions.PathNotAllowed,
         exceptions.RequestTooLarge,
@@ -256,11 +257,11 @@ class AccountProxyView(APIView):
 
     @property
     def default_response_headers(self):
-        # The provider's answer carries only its own allowed headers, not this view's Allow and Vary.
+        # The provider's response carries only its own allowed headers, not this view's Allow and Vary.
         return {}
 
     def perform_content_negotiation(self, request, force=False):
-        # The client's Accept header is meant for the provider, so it never makes this view answer 406.
+        # The client's Accept header is meant for the provider, so this view never returns 406 for it.
         return super().perform_content_negotiation(request, force=True)
 
     def proxy(self, request, account_id, path):

@@ -404,7 +404,7 @@ def test_list_shows_providers():
     ("options", "expected"),
     [
         (["--disable"], "disabled (switched off; --enable turns it on)"),
-        (["--client-secret", ""], "disabled until it has a client secret (--client-id, --client-secret)"),
+        (["--client-secret", ""], "disabled until it has a client secret (--client-secret)"),
     ],
 )
 def test_set_says_why_provider_is_disabled(options, expected):

@@ -149,7 +149,7 @@ class OAuth1Client(BaseOAuthClient):
 
         The request token step happens in ``authorize``, where any rejection means the
         provider or our configuration is broken, so every failure there is a
-        ``ProviderRequestError``. At the access token step a 4xx answer means the
+        ``ProviderRequestError``. At the access token step a 4xx response means the
         provider rejected the verifier or token and raises ``TokenExchangeError``.
         """
         response = self.session.request(

@@ -59,9 +59,12 @@ def describe_state(provider):
         return "enabled"
     if not provider.enabled:
         return "disabled (switched off; --enable turns it on)"
-    missing = [name for name, value in (("client id", provider.client_id), ("client secret", provider.client_secret))
+    missing = [(name, option) for name, value, option in (("client id", provider.client_id, "--client-id"),
+                                                        ("client secret", provider.client_secret, "--client-secret"))
                if not value]
-    return f"disabled until it has a {' and a '.join(missing)} (--client-id, --client-secret)"
+    names = " and a ".join(name for name, _option in missing)
+    options = ", ".join(option for _name, option in missing)
+    return f"disabled until it has a {names} ({options})"
 
 
 def parse_api_header(text):
@@ -169,7 +172,8 @@ class Command(BaseCommand):
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} provider {provider.name!r} ({provider.protocol}), {describe_state(provider)}.")
         if not provider.api_base_url:
-            self.stdout.write("No API base URL: the proxy refuses calls for this provider until --api-base-url is set.")
+            self.stdout.write("No API base URL: proxy calls for this provider return 400 path_not_allowed "
+                              "until --api-base-url is set.")
         if options.get("preset"):
             self.stdout.write(f"Preset {options['preset']!r}: {preset_docs_url(options['preset'])}")
         if options.get("issuer"):
