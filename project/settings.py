@@ -56,6 +56,18 @@ if not SECRET_KEY:
     )
 
 DEBUG = env_bool("DJANGO_DEBUG")
+
+# HTTPS, for deployments behind TLS. DJANGO_HTTPS=1 marks the admin's cookies secure,
+# redirects http to https and sends HSTS (DJANGO_HSTS_SECONDS, one year by default).
+# DJANGO_TRUST_X_FORWARDED_PROTO=1 lets a TLS-terminating proxy say the request was https.
+HTTPS = env_bool("DJANGO_HTTPS")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Serve the example SPA of demo/spa/ at / even with DEBUG off (make run and the browser tests).
 ALLACCESS_DEMO_SPA = env_bool("ALLACCESS_DEMO_SPA")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")

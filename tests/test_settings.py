@@ -116,3 +116,31 @@ def test_processes_without_secret_key_share_one():
 
     assert first.strip().startswith("django-insecure-")
     assert first == second
+
+
+HTTPS_SETTINGS = """
+import json
+import django
+django.setup()
+from django.conf import settings
+print(json.dumps({
+    "redirect": settings.SECURE_SSL_REDIRECT,
+    "hsts": settings.SECURE_HSTS_SECONDS,
+    "cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "proxy_header": settings.SECURE_PROXY_SSL_HEADER,
+}))
+"""
+
+
+def test_https_settings_from_environment():
+    values = json.loads(run_python(HTTPS_SETTINGS, {"DJANGO_HTTPS": "1", "DJANGO_HSTS_SECONDS": "600",
+                                                    "DJANGO_TRUST_X_FORWARDED_PROTO": "1"}))
+
+    assert values == {"redirect": True, "hsts": 600, "cookies": [True, True],
+                      "proxy_header": ["HTTP_X_FORWARDED_PROTO", "https"]}
+
+
+def test_https_settings_off_by_default():
+    values = json.loads(run_python(HTTPS_SETTINGS, {}))
+
+    assert values == {"redirect": False, "hsts": 0, "cookies": [False, False], "proxy_header": None}
