@@ -6,6 +6,7 @@ example per code.
 """
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema_field
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import (
@@ -34,14 +35,41 @@ class JWTAuthenticationScheme(SimpleJWTScheme):
     target_class = "allaccess_api.authentication.JWTAuthentication"
 
 
+CODE_ENUM_MARKER = "x-allaccess-code-enum"
+
+
+def name_error_code_enums(result, generator, request, public):
+    """Move each operation's error code enum into a component named after its error schema.
+
+    A postprocessing hook: it runs before the enum hook, which then finds references
+    instead of inline enums and has no name collisions to report.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, schema in list(schemas.items()):
+        code = schema.get("properties", {}).get("code", {})
+        if not code.pop(CODE_ENUM_MARKER, False):
+            continue
+        component = ResolvedComponent(
+            name=f"{name}CodeEnum",
+            type=ResolvedComponent.SCHEMA,
+            schema={"type": "string", "enum": code["enum"]},
+            object=f"{name}CodeEnum",
+        )
+        # The enum hook rebuilds the components from the registry, so the new one goes there.
+        generator.registry.register_on_missing(component)
+        schema["properties"]["code"] = component.ref
+    return result
+
+
 def error_type(status_code):
     return "server_error" if status_code >= 500 else "client_error"
 
 
 def build_error_response_serializer(component_name, status_code, codes):
     """Return a serializer class for the error envelope with ``codes`` as the code enum."""
-    # An inline enum: named enum components would collide across operations.
-    code_field = extend_schema_field({"type": "string", "enum": list(codes)})(
+    # Each operation has its own set of codes; name_error_code_enums() names the enum after
+    # this component, where drf-spectacular would name every set "CodeEnum" and hash the clashes.
+    code_field = extend_schema_field({"type": "string", "enum": list(codes), CODE_ENUM_MARKER: True})(
         type(f"{component_name}Code", (serializers.CharField,), {})
     )
     type_choices = ServerErrorEnum.choices if status_code >= 500 else ClientErrorEnum.choices

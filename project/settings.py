@@ -213,7 +213,10 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "allaccess_api.openapi.name_error_code_enums",
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+    ],
 }
 
 ALLACCESS_API = {
