@@ -143,10 +143,10 @@ def discovered_fields(document):
 def default_scope(document):
     """Return ``openid`` plus ``profile`` and ``email`` where the document lists them (or lists no scopes)."""
     supported = document.get("scopes_supported")
-    wanted = ["openid", "profile", "email"]
+    preferred = ["openid", "profile", "email"]
     if not isinstance(supported, list):
-        return wanted
-    return ["openid"] + [scope for scope in wanted[1:] if scope in supported]
+        return preferred
+    return ["openid"] + [scope for scope in preferred[1:] if scope in supported]
 
 
 # Signing keys
@@ -175,7 +175,7 @@ def fetch_jwks(provider):
 def select_key(document, header):
     """Return the ``PyJWK`` of ``document`` that matches the token header's ``alg`` and ``kid``, or None.
 
-    OpenID Connect Core §10.1: a ``kid`` is required when the set holds several
+    OpenID Connect Core §10.1: a ``kid`` is required when the set contains several
     usable keys, so without one only a set with a single candidate matches.
     """
     algorithm = header["alg"]

@@ -67,8 +67,8 @@ def error_type(status_code):
 
 def build_error_response_serializer(component_name, status_code, codes):
     """Return a serializer class for the error envelope with ``codes`` as the code enum."""
-    # Each operation has its own set of codes; name_error_code_enums() names the enum after
-    # this component, where drf-spectacular would name every set "CodeEnum" and hash the clashes.
+    # Each operation has its own set of codes. name_error_code_enums() names the enum after this
+    # component, because drf-spectacular would name every set "CodeEnum" and hash the clashes.
     code_field = extend_schema_field({"type": "string", "enum": list(codes), CODE_ENUM_MARKER: True})(
         type(f"{component_name}Code", (serializers.CharField,), {})
     )

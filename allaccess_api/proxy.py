@@ -64,9 +64,9 @@ CHUNK_SIZE = 64 * 1024
 # A path is percent-decoded this many times at most while it is checked; one that
 # still changes after that is rejected.
 MAX_DECODE_ROUNDS = 4
-# Characters sent unencoded in the path: RFC 3986 pchar and "/", without "%" (so a
-# literal "%" the client encoded stays encoded), "@" (rejected anyway) and ";", which
-# Java servers read as a path parameter (a "..;" segment is ".." to Tomcat).
+# Characters sent unencoded in the path: RFC 3986 pchar and "/", without three of them.
+# "%" stays encoded, so a literal "%" the client encoded keeps its meaning. "@" is rejected
+# anyway. ";" starts a path parameter on Java servers, where a "..;" segment means "..".
 PATH_SAFE_CHARACTERS = "/!$&'()*+,=:-._~"
 
 
@@ -321,10 +321,10 @@ def private_cache_control(value):
     this API must not store it, even when the provider allows that.
     """
     directives = [item.strip() for item in value.split(",") if item.strip()]
-    kept = [item for item in directives if item.lower() != "public" and not item.lower().startswith("s-maxage")]
-    if not any(item.lower() in ("private", "no-store") for item in kept):
-        kept.insert(0, "private")
-    return ", ".join(kept)
+    private = [item for item in directives if item.lower() != "public" and not item.lower().startswith("s-maxage")]
+    if not any(item.lower() in ("private", "no-store") for item in private):
+        private.insert(0, "private")
+    return ", ".join(private)
 
 
 def is_allowed_response_header(name):

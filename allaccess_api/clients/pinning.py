@@ -117,8 +117,8 @@ class PinnedAddressAdapter(HTTPAdapter):
         return request.path_url
 
     def add_headers(self, request, **kwargs):
-        # The pool connects to an IP address, so http.client would put the address in
-        # Host; the name from the URL goes there instead, as the server expects.
+        # The pool connects to an IP address, so http.client would put the address in Host.
+        # The server expects the name from the URL there instead.
         request.headers["Host"] = _host_header(request.url)
 
 
