@@ -27,8 +27,10 @@ DEFAULTS = {
     "REQUIRE_CLIENT_BINDING": True,
     # Create a new user when an unknown identity signs in.
     "SIGNUP_OPEN": True,
-    # Seconds to wait for a provider: (connect, read).
+    # Seconds to wait for a provider: (connect, read). The read timeout applies to each read.
     "HTTP_TIMEOUT": (5.0, 15.0),
+    # Seconds a token, profile or JWKS response body may take to arrive in full.
+    "HTTP_BODY_DEADLINE": 20.0,
     # Sent on every outbound request; some providers reject requests without one.
     "USER_AGENT": f"allaccess-api/{__version__} (python-requests)",
     # Maximum size of a token or profile response read into memory, in bytes.

@@ -571,3 +571,54 @@ def test_unprintable_characters_are_dropped_from_names(start_flow, provider, moc
     body = start_flow(provider).callback(code="code-1").json()
 
     assert body["user"]["first_name"] == "Ada"
+
+
+@pytest.fixture
+def dribbling_server():
+    """A loopback server that sends its headers at once, then one body byte every 0.2 s (50 at most)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with connection:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n")
+                for _ in range(50):
+                    if stop.wait(0.2):
+                        break
+                    try:
+                        connection.sendall(b" ")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=3)
+    server.close()
+
+
+def test_h16_profile_body_slower_than_deadline_is_provider_timeout(start_flow, db, settings, dribbling_server,
+                                                                   mock_http):
+    settings.ALLACCESS_API = {**settings.ALLACCESS_API, "INSECURE_LOOPBACK": True, "HTTP_TIMEOUT": (1.0, 1.0),
+                              "HTTP_BODY_DEADLINE": 1.0}
+    provider = make_provider(profile_url=f"{dribbling_server}/user")
+    add_token_response(mock_http, provider)
+    mock_http.add_passthru(dribbling_server)
+    started = time.monotonic()
+
+    response = start_flow(provider).callback(code="code-1")
+
+    assert_error(response, 504, "provider_timeout", type_="server_error")
+    assert time.monotonic() - started < 5
+    assert_nothing_stored()

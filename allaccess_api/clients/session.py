@@ -8,6 +8,7 @@ log line; URLs must be https, or http on a loopback address when
 
 import ipaddress
 import logging
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
@@ -99,11 +100,35 @@ def get_session():
     return session
 
 
+def shut_down_connection(response):
+    """Shut down the response's socket, which ends a read blocked on it in another thread."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def read_body(response, limit=None):
-    """Read a streamed response's body, at most ``limit`` bytes, and close it."""
-    # NOTE: the read timeout applies to each socket read, not to the whole body, so a
-    # provider that sends a byte every few seconds holds the worker until ``limit`` is reached.
+    """Read a streamed response's body, at most ``limit`` bytes, and close it.
+
+    The read timeout bounds each socket read, not the whole body, so a provider
+    sending a byte every few seconds could hold the worker for days. A timer shuts
+    the connection down once ``HTTP_BODY_DEADLINE`` seconds have passed.
+    """
     limit = limit or api_settings.MAX_PROVIDER_RESPONSE_BYTES
+    deadline_passed = threading.Event()
+
+    def on_deadline():
+        deadline_passed.set()
+        shut_down_connection(response)
+
+    timer = threading.Timer(api_settings.HTTP_BODY_DEADLINE, on_deadline)
+    timer.daemon = True
+    timer.start()
     chunks = []
     size = 0
     try:
@@ -113,7 +138,13 @@ def read_body(response, limit=None):
                 raise ProviderRequestError(f"Provider response is larger than {limit} bytes")
             chunks.append(chunk)
     except requests.RequestException as exc:
-        raise ProviderRequestError(f"Reading the provider response failed: {type(exc).__name__}") from exc
+        if not deadline_passed.is_set():
+            raise ProviderRequestError(f"Reading the provider response failed: {type(exc).__name__}") from exc
     finally:
+        timer.cancel()
         response.close()
+    if deadline_passed.is_set():
+        logger.warning("Provider response body took longer than %s s url=%s",
+                       api_settings.HTTP_BODY_DEADLINE, loggable_url(response.url))
+        raise ProviderTimeoutError(f"Provider response body took longer than {api_settings.HTTP_BODY_DEADLINE} s")
     return b"".join(chunks)
