@@ -2,6 +2,7 @@
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
+from django.utils.translation import gettext
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.exceptions import DetailDictMixin
@@ -41,11 +42,22 @@ class ExceptionHandler(StandardizedExceptionHandler):
         super().report_exception(exc, response)
 
 
+def bad_request(request, exception=None):
+    """Return the error envelope for requests Django rejects before any view (a bad Host, say)."""
+    from django.views.defaults import bad_request as django_bad_request
+
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)
+    body = {"type": "client_error",
+            "errors": [{"code": "bad_request", "detail": gettext("Bad request."), "attr": None}]}
+    return JsonResponse(body, status=400)
+
+
 def not_found(request, exception=None):
     """Return the error envelope for unrouted paths under /api/ instead of an HTML page."""
     from django.views.defaults import page_not_found
 
     if not request.path.startswith("/api/"):
         return page_not_found(request, exception)
-    body = {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+    body = {"type": "client_error", "errors": [{"code": "not_found", "detail": gettext("Not found."), "attr": None}]}
     return JsonResponse(body, status=404)

@@ -28,4 +28,5 @@ urlpatterns = [
     path("spa/<path:path>", demo_spa.spa_file, name="demo-spa-file"),
 ]
 
+handler400 = "allaccess_api.handler.bad_request"
 handler404 = "allaccess_api.handler.not_found"

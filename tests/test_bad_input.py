@@ -607,3 +607,12 @@ def test_unrouted_api_path_gives_json_404_in_debug(client, settings, db):
     assert response["Content-Type"] == "application/json"
     assert strip_detail(response.json()) == {"type": "client_error",
                                              "errors": [{"code": "not_found", "attr": None}]}
+
+
+def test_disallowed_host_gives_json_400(client, db):
+    response = client.get("/api/v1/providers/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert strip_detail(response.json()) == {"type": "client_error",
+                                             "errors": [{"code": "bad_request", "attr": None}]}
