@@ -103,6 +103,12 @@ class AccountInUse(AllAccessAPIError):
     default_code = "account_in_use"
 
 
+class ReauthenticationRequired(AllAccessAPIError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = _("Linking an account needs a recent sign-in. Sign in again, then link.")
+    default_code = "reauthentication_required"
+
+
 class SignupClosed(AllAccessAPIError):
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = _("Sign-up is closed: this provider account is not linked to any user.")

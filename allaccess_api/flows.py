@@ -27,7 +27,7 @@ from allaccess_api.linking import link_identity
 from allaccess_api.models import PendingAuthorization, Protocol, Provider
 from allaccess_api.profiles import IdentifierNotFound, read_profile
 from allaccess_api.settings import api_settings
-from allaccess_api.tokens import issue_tokens
+from allaccess_api.tokens import issue_tokens, signed_in_since
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +73,18 @@ def purge_expired_authorizations(now=None):
     return deleted
 
 
-def start_authorization(provider, *, redirect_uri, code_challenge="", scope=None, user=None):
+def start_authorization(provider, *, redirect_uri, code_challenge="", scope=None, user=None, auth_token=None):
     """Record a pending authorization and return where to send the user.
 
     ``redirect_uri`` and ``code_challenge`` are checked by the caller's
-    serializer; ``user`` is set for a link flow.
+    serializer. ``user`` is set for a link flow, with ``auth_token`` the
+    validated JWT it authenticated with.
     """
+    link_user = user if user is not None and user.is_authenticated else None
+    if link_user is not None and not signed_in_since(auth_token, api_settings.LINK_MAX_AUTH_AGE):
+        logger.info("Link flow rejected provider=%s user=%s reason=sign-in not recent", provider.name, link_user.pk)
+        raise exceptions.ReauthenticationRequired()
+
     state = secrets.token_urlsafe(32)
     scope = list(scope) if scope else list(provider.scope)
     pkce_verifier = pkce.make_verifier() if provider.pkce and provider.protocol != Protocol.OAUTH1 else ""
@@ -105,7 +111,7 @@ def start_authorization(provider, *, redirect_uri, code_challenge="", scope=None
         nonce=nonce,
         request_token=request.request_token,
         request_token_secret=request.request_token_secret,
-        user=user if user is not None and user.is_authenticated else None,
+        user=link_user,
         expires_at=expires_at,
     )
     logger.info("Authorization started provider=%s link_user=%s", provider.name, getattr(user, "pk", None))

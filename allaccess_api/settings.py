@@ -25,6 +25,9 @@ DEFAULTS = {
     "STATE_LIFETIME": timedelta(minutes=10),
     # Require ``code_challenge`` in ``authorize`` and its verifier in ``callback``.
     "REQUIRE_CLIENT_BINDING": True,
+    # A link flow needs a JWT from a sign-in at most this long ago, so that a stolen
+    # short-lived access JWT cannot link the thief's own identity to the account.
+    "LINK_MAX_AUTH_AGE": timedelta(minutes=15),
     # Create a new user when an unknown identity signs in.
     "SIGNUP_OPEN": True,
     # Seconds to wait for a provider: (connect, read). The read timeout applies to each read.

@@ -1,6 +1,7 @@
 """Issuing our own JWTs with djangorestframework-simplejwt."""
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.contrib.auth.models import update_last_login
@@ -14,13 +15,27 @@ class TokenPair:
     refresh: str
 
 
+# The time of the sign-in behind a token, in seconds since the epoch (the OpenID Connect
+# Core §2 claim name). Refreshed tokens copy it, so it stays the time of the sign-in.
+AUTH_TIME_CLAIM = "auth_time"
+
+
 def issue_tokens(user):
-    """Return a new access and refresh JWT for ``user``."""
+    """Return a new access and refresh JWT for ``user``, marked with the time of this sign-in."""
     refresh = RefreshToken.for_user(user)
+    refresh[AUTH_TIME_CLAIM] = int(time.time())
     if jwt_settings.UPDATE_LAST_LOGIN:
         update_last_login(None, user)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
+
+
+def signed_in_since(token, max_age):
+    """Check that ``token`` comes from a sign-in at most ``max_age`` (a timedelta) ago."""
+    auth_time = token.get(AUTH_TIME_CLAIM) if token is not None else None
+    if isinstance(auth_time, bool) or not isinstance(auth_time, int):
+        return False
+    return time.time() - auth_time <= max_age.total_seconds()
 
 
 def hash_outstanding_token(sender, instance, **kwargs):

@@ -64,7 +64,7 @@ class AuthorizeView(APIView):
     throttle_scope = "allaccess_authorize"
     # ProviderUnavailable and ProviderTimeout come from the OAuth 1.0a request token step.
     api_errors = [exceptions.ProviderNotFound, exceptions.ProviderUnavailable, exceptions.ProviderTimeout,
-                  exceptions.InactiveUser, InvalidToken]
+                  exceptions.InactiveUser, exceptions.ReauthenticationRequired, InvalidToken]
 
     @extend_schema(summary="Start a sign-in or link flow", request=AuthorizeSerializer,
                    responses={201: AuthorizationSerializer}, examples=openapi_examples.AUTHORIZE)
@@ -78,7 +78,9 @@ class AuthorizeView(APIView):
         serializer = AuthorizeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
 
-        started = flows.start_authorization(provider, user=request.user, **_authorize_arguments(serializer))
+        started = flows.start_authorization(
+            provider, user=request.user, auth_token=request.auth, **_authorize_arguments(serializer)
+        )
         return Response(AuthorizationSerializer(started).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,16 +1,18 @@
 """POST providers/{name}/authorize/: starting sign-in and link flows."""
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from allaccess_api.flows import hash_state
 from allaccess_api.models import PendingAuthorization
 from allaccess_api.pkce import make_verifier, s256_challenge
+from allaccess_api.tokens import issue_tokens
 from tests.conftest import REDIRECT_URI, make_provider, strip_detail
 
 pytestmark = pytest.mark.django_db
@@ -193,7 +195,7 @@ def test_disabled_provider_is_not_found(api_client, db):
 
 def test_jwt_on_authorize_records_link_user(api_client, provider):
     user = get_user_model().objects.create_user("linker")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user).access}")
 
     response = authorize(api_client, provider)
 
@@ -213,7 +215,7 @@ def test_invalid_jwt_on_authorize_is_unauthenticated(api_client, provider):
 
 def test_jwt_of_inactive_user_is_forbidden(api_client, provider):
     user = get_user_model().objects.create_user("sleeper", is_active=False)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user).access}")
 
     response = authorize(api_client, provider)
 
@@ -239,3 +241,39 @@ def test_authorize_is_throttled(api_client, provider, monkeypatch):
     statuses = [authorize(api_client, provider).status_code for _ in range(3)]
 
     assert statuses == [201, 201, 429]
+
+
+def test_link_needs_recent_sign_in(api_client, provider):
+    user = get_user_model().objects.create_user("linker")
+    token = AccessToken(issue_tokens(user).access)
+    token["auth_time"] = int(time.time()) - 16 * 60
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = authorize(api_client, provider)
+
+    assert response.status_code == 403
+    assert strip_detail(response.json()) == {"type": "client_error",
+                                             "errors": [{"code": "reauthentication_required", "attr": None}]}
+    assert not PendingAuthorization.objects.exists()
+
+
+def test_link_with_token_without_sign_in_time_is_refused(api_client, provider):
+    user = get_user_model().objects.create_user("linker")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+
+    response = authorize(api_client, provider)
+
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "reauthentication_required"
+
+
+def test_refreshed_tokens_keep_sign_in_time(api_client, provider):
+    user = get_user_model().objects.create_user("linker")
+    pair = issue_tokens(user)
+    signed_in_at = AccessToken(pair.access)["auth_time"]
+
+    refreshed = api_client.post("/api/v1/auth/refresh/", {"refresh": pair.refresh}, format="json").json()
+
+    assert AccessToken(refreshed["access"])["auth_time"] == signed_in_at
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed['access']}")
+    assert authorize(api_client, provider).status_code == 201

@@ -8,9 +8,10 @@ import pytest
 import responses
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from allaccess_api.models import AccountAccess, AccountStatus, PendingAuthorization
+from allaccess_api.tokens import issue_tokens
 from tests.conftest import (
     CLIENT_SECRET,
     REDIRECT_URI,
@@ -227,7 +228,7 @@ def test_username_falls_back_to_provider_and_identifier(start_flow, provider, mo
 
 def test_link_flow_attaches_identity_to_signed_in_user(api_client, start_flow, provider, mock_http):
     user = User.objects.create_user("linker")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user).access}")
     add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider)
     flow = start_flow(provider)
@@ -245,7 +246,7 @@ def test_link_flow_for_identity_of_other_user_is_conflict(api_client, start_flow
     owner = User.objects.create_user("owner")
     AccountAccess.objects.create(provider=provider, identifier="583231", user=owner, access_token="old")
     linker = User.objects.create_user("linker")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(linker).access_token}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(linker).access}")
     add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider)
 

@@ -59,6 +59,7 @@ PRODUCT_ERRORS = {
     "request_too_large": 413,
     "invalid_id_token": 400,
     "issuer_mismatch": 400,
+    "reauthentication_required": 403,
 }
 
 ROOT = Path(__file__).resolve().parent.parent
