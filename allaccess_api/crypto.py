@@ -72,7 +72,7 @@ def rotate(value):
 
 
 class EncryptedTextField(models.TextField):
-    """Text stored encrypted; Python code sees plaintext.
+    """Text field stored encrypted and read back as plaintext.
 
     The empty string is stored as is, so "no secret" can be queried.
     """

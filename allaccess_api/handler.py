@@ -3,6 +3,7 @@
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from django.utils.translation import gettext
+from django.views import defaults
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.exceptions import DetailDictMixin
@@ -42,22 +43,21 @@ class ExceptionHandler(StandardizedExceptionHandler):
         super().report_exception(exc, response)
 
 
+def client_error_response(code, detail, status):
+    """Return the error envelope for an error raised before DRF, with one entry and no attr."""
+    body = {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]}
+    return JsonResponse(body, status=status)
+
+
 def bad_request(request, exception=None):
     """Return the error envelope for requests Django rejects before any view (a bad Host, say)."""
-    from django.views.defaults import bad_request as django_bad_request
-
     if not request.path.startswith("/api/"):
-        return django_bad_request(request, exception)
-    body = {"type": "client_error",
-            "errors": [{"code": "bad_request", "detail": gettext("Bad request."), "attr": None}]}
-    return JsonResponse(body, status=400)
+        return defaults.bad_request(request, exception)
+    return client_error_response("bad_request", gettext("Bad request."), 400)
 
 
 def not_found(request, exception=None):
     """Return the error envelope for unrouted paths under /api/ instead of an HTML page."""
-    from django.views.defaults import page_not_found
-
     if not request.path.startswith("/api/"):
-        return page_not_found(request, exception)
-    body = {"type": "client_error", "errors": [{"code": "not_found", "detail": gettext("Not found."), "attr": None}]}
-    return JsonResponse(body, status=404)
+        return defaults.page_not_found(request, exception)
+    return client_error_response("not_found", gettext("Not found."), 404)

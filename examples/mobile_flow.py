@@ -4,10 +4,10 @@ Start the demo with ``make run``, then, in another terminal::
 
     .venv/bin/python -m examples.mobile_flow
 
-The app side is in ``sign_in``: it makes its own PKCE verifier, calls ``authorize`` to start a flow
-for the redirect URI ``com.example.app:/oauth/callback``, has the system browser open the
-authorization URL, checks the ``state`` of the redirect it receives, and posts the code with
-its verifier to ``callback``. A real app opens the system browser (ASWebAuthenticationSession,
+The app side is in ``sign_in``. It makes its own PKCE verifier and calls ``authorize`` to start
+a flow for the redirect URI ``com.example.app:/oauth/callback``. The system browser opens the
+authorization URL. The app checks the ``state`` of the redirect it receives, and posts the code
+with its verifier to ``callback``. A real app opens the system browser (ASWebAuthenticationSession,
 Custom Tabs) and receives the redirect from the operating system. Here a requests session
 plays the browser: it signs in and consents on the demo provider's pages as the demo user
 and stops at the redirect to the app.

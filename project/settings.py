@@ -30,8 +30,8 @@ def development_secret_key(path):
     process would make secrets stored by one process unreadable by another.
     """
     if not path.exists():
-        # Write a complete file under a temporary name, then link it into place: a process
-        # starting at the same moment sees either no file or the whole key, never half of it.
+        # Write a complete file under a temporary name, then link it into place. A process
+        # starting at the same moment then reads either no file or the whole key, never half of it.
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as key_file:
@@ -59,7 +59,7 @@ DEBUG = env_bool("DJANGO_DEBUG")
 
 # HTTPS, for deployments behind TLS. DJANGO_HTTPS=1 marks the admin's cookies secure,
 # redirects http to https and sends HSTS (DJANGO_HSTS_SECONDS, one year by default).
-# DJANGO_TRUST_X_FORWARDED_PROTO=1 lets a TLS-terminating proxy say the request was https.
+# DJANGO_TRUST_X_FORWARDED_PROTO=1 trusts a TLS-terminating proxy's X-Forwarded-Proto header.
 HTTPS = env_bool("DJANGO_HTTPS")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

@@ -22,7 +22,7 @@ urlpatterns = [
     # would otherwise show its HTML debug page instead of handler404.
     re_path(r"^api/", handler.not_found),
     path("admin/", admin.site.urls),
-    # The example SPA (demo/spa/): each view answers 404 unless DEBUG or ALLACCESS_DEMO_SPA is on.
+    # The example SPA (demo/spa/): each view returns 404 unless DEBUG or ALLACCESS_DEMO_SPA is on.
     path("", demo_spa.spa_file, {"path": "index.html"}, name="demo-spa"),
     path("callback", demo_spa.spa_file, {"path": "callback.html"}, name="demo-spa-callback"),
     path("spa/<path:path>", demo_spa.spa_file, name="demo-spa-file"),

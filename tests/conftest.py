@@ -100,7 +100,7 @@ def start_flow(api_client):
 
 
 def add_token_response(mock, provider, body=None, *, status=200, content_type="application/json", **kwargs):
-    """Register the provider's token endpoint answer."""
+    """Register the response of the provider's token endpoint."""
     if body is None:
         body = {"access_token": "tok_access_1", "token_type": "Bearer", "expires_in": 3600,
                 "refresh_token": "ref_1", "scope": "read:user user:email"}
@@ -111,7 +111,7 @@ def add_token_response(mock, provider, body=None, *, status=200, content_type="a
 
 
 def add_profile_response(mock, provider, body=None, *, status=200, content_type="application/json"):
-    """Register the provider's profile endpoint answer."""
+    """Register the response of the provider's profile endpoint."""
     if body is None:
         body = {"id": 583231, "login": "octocat", "name": "Mona Lisa Octocat",
                 "email": "octocat@example.org", "email_verified": True}
@@ -126,7 +126,7 @@ def error_envelope(code, *, type_="client_error", attr=None):
 
 
 def assert_error(response, status, code, type_="client_error", attr=None):
-    """Check an error answer's status and whole envelope, apart from the detail text."""
+    """Check an error response's status and whole envelope, apart from the detail text."""
     assert response.status_code == status, response.json()
     assert strip_detail(response.json()) == {"type": type_, "errors": [{"code": code, "attr": attr}]}
 

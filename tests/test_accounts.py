@@ -101,7 +101,7 @@ def test_detail_of_missing_account_not_found(client, account):
     assert_error(client.get(f"/api/v1/accounts/{account.pk + 1000}/"), 404, "not_found")
 
 
-def test_answers_hold_no_token(client, account):
+def test_responses_contain_no_token(client, account):
     account.token_secret = "sec_1"
     account.save()
 

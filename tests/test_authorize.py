@@ -257,7 +257,7 @@ def test_link_needs_recent_sign_in(api_client, provider):
     assert not PendingAuthorization.objects.exists()
 
 
-def test_link_with_token_without_sign_in_time_is_refused(api_client, provider):
+def test_link_without_sign_in_time_rejected(api_client, provider):
     user = get_user_model().objects.create_user("linker")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
 

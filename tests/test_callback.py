@@ -71,7 +71,7 @@ def test_sign_in_stores_tokens_on_account(start_flow, provider, mock_http):
     assert timedelta(minutes=59) < account.expires_at - timezone.now() <= timedelta(hours=1)
 
 
-def test_token_request_sends_code_redirect_uri_and_our_verifier(start_flow, provider, mock_http):
+def test_token_request_parameters(start_flow, provider, mock_http):
     token_call = add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider)
     flow = start_flow(provider)
@@ -112,7 +112,7 @@ def test_token_request_uses_basic_auth_when_configured(start_flow, db, mock_http
     assert base64.b64decode(encoded).decode() == f"id%3Awith+space:{CLIENT_SECRET}"
 
 
-def test_redirect_uri_sent_to_provider_is_the_one_from_authorize(start_flow, provider, mock_http):
+def test_token_request_redirect_uri_from_authorize(start_flow, provider, mock_http):
     token_call = add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider)
     flow = start_flow(provider, redirect_uri="com.example.app:/oauth/callback")
@@ -158,7 +158,7 @@ def test_second_sign_in_finds_same_user(start_flow, provider, mock_http):
     assert User.objects.count() == 1
 
 
-def test_later_sign_in_updates_names_but_never_blanks_them(start_flow, provider, mock_http):
+def test_later_sign_in_keeps_nonempty_names(start_flow, provider, mock_http):
     add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider, {"id": 1, "given_name": "Ada", "family_name": "Lovelace"})
     start_flow(provider).callback(code="code-1")
@@ -242,7 +242,7 @@ def test_link_flow_attaches_identity_to_signed_in_user(api_client, start_flow, p
     assert AccountAccess.objects.get().user == user
 
 
-def test_link_flow_for_identity_of_other_user_is_conflict(api_client, start_flow, provider, mock_http):
+def test_link_of_other_users_identity_conflicts(api_client, start_flow, provider, mock_http):
     owner = User.objects.create_user("owner")
     AccountAccess.objects.create(provider=provider, identifier="583231", user=owner, access_token="old")
     linker = User.objects.create_user("linker")
@@ -326,7 +326,7 @@ def test_unknown_state_is_invalid(api_client, provider, mock_http):
     assert_error(response, 400, "invalid_state")
 
 
-def test_state_of_other_provider_is_invalid_and_not_used_up(start_flow, provider, db, mock_http):
+def test_state_of_other_provider_invalid(start_flow, provider, db, mock_http):
     other = make_provider("other")
     flow = start_flow(provider)
     flow.provider = other
@@ -389,7 +389,7 @@ def test_malformed_code_verifier_is_invalid_and_keeps_state(start_flow, provider
     assert PendingAuthorization.objects.get().used_at is None
 
 
-def test_verifier_of_binding_off_flow_is_checked_when_challenge_stored(start_flow, provider, settings):
+def test_stored_challenge_checked_when_binding_off(start_flow, provider, settings):
     flow = start_flow(provider)
     settings.ALLACCESS_API = {**settings.ALLACCESS_API, "REQUIRE_CLIENT_BINDING": False}
 

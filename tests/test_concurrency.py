@@ -59,7 +59,7 @@ def test_one_state_used_by_twenty_callbacks_succeeds_once(provider, mock_http):
     assert AccountAccess.objects.count() == 1
 
 
-def test_simultaneous_first_sign_ins_of_one_identity_make_one_user(provider, mock_http):
+def test_simultaneous_first_sign_ins_one_user(provider, mock_http):
     add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider)
     flows = [Flow(APIClient(), provider) for _ in range(8)]

@@ -316,7 +316,7 @@ def test_signed_api_request_includes_form_body(twitter, mock_http):
     ],
     ids=["unencoded-form", "encoded-form", "json", "json-labelled-form", "text-plain"],
 )
-def test_access_token_answer_parsed_leniently(start_flow, twitter, mock_http, body, content_type, expected_secret):
+def test_access_token_response_parsed_leniently(start_flow, twitter, mock_http, body, content_type, expected_secret):
     add_request_token_response(mock_http, twitter)
     add_access_token_response(mock_http, twitter, body, content_type=content_type)
     add_profile_response(mock_http, twitter)
@@ -361,7 +361,7 @@ def test_rejected_verifier_is_token_exchange_failed(start_flow, twitter, mock_ht
     ],
     ids=["5xx", "html", "no-token", "json-list"],
 )
-def test_broken_access_token_answer_is_provider_unavailable(start_flow, twitter, mock_http, status, body, content_type):
+def test_broken_access_token_response(start_flow, twitter, mock_http, status, body, content_type):
     add_request_token_response(mock_http, twitter)
     add_access_token_response(mock_http, twitter, body, status=status, content_type=content_type)
     flow = start_flow(twitter)
@@ -492,7 +492,7 @@ def test_failed_profile_logs_no_secret(start_flow, twitter, mock_http, all_logs)
     assert_no_secret(all_logs.text)
 
 
-def test_provider_answer_has_no_client_id_or_secret(api_client, twitter):
+def test_provider_response_has_no_credentials(api_client, twitter):
     response = api_client.get("/api/v1/providers/twitter/")
 
     assert response.json() == {"name": "twitter", "display_name": "Example", "protocol": "oauth1", "scope": []}

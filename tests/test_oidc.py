@@ -509,7 +509,7 @@ def test_discovery_issuer_with_trailing_slash_must_match_exactly(db, mock_http):
     assert provider.issuer == ISSUER + "/"
 
 
-@pytest.mark.parametrize("answer", [
+@pytest.mark.parametrize("response_kwargs", [
     {"json": discovery_document(issuer="https://evil.test")},
     {"json": discovery_document(jwks_uri=None)},
     {"json": discovery_document(token_endpoint=None)},
@@ -517,8 +517,8 @@ def test_discovery_issuer_with_trailing_slash_must_match_exactly(db, mock_http):
     {"body": "<html>not found</html>", "status": 404, "content_type": "text/html"},
     {"body": "{broken", "content_type": "application/json"},
 ])
-def test_bad_discovery_is_command_error(db, mock_http, answer):
-    mock_http.add(responses.GET, DISCOVERY_URL, **answer)
+def test_bad_discovery_is_command_error(db, mock_http, response_kwargs):
+    mock_http.add(responses.GET, DISCOVERY_URL, **response_kwargs)
 
     with pytest.raises(CommandError, match="discovery"):
         set_issuer()

@@ -1,6 +1,6 @@
 """Provider behaviours that broke other OAuth 2.0 clients, each tested through the public API.
 
-Every test fakes one provider answer the way real providers have sent it and
+Every test fakes one provider response the way real providers have sent it and
 checks what the API does with it. The ids (H01 ...) name the recorded cases.
 """
 
@@ -47,7 +47,7 @@ def test_h01_form_encoded_token_response(start_flow, provider, mock_http):
     assert AccountAccess.objects.get().access_token == "tok_a1"
 
 
-def test_h01_json_answer_to_the_same_request(start_flow, provider, mock_http):
+def test_h01_json_response(start_flow, provider, mock_http):
     add_token_response(mock_http, provider, {"access_token": "tok_a1", "token_type": "bearer"})
     add_profile_response(mock_http, provider)
 
@@ -88,7 +88,7 @@ def test_h02_unusable_expires_in_means_no_expiry(start_flow, provider, mock_http
     assert AccountAccess.objects.get().expires_at is None
 
 
-def test_h04_error_in_status_200_answer(start_flow, provider, mock_http):
+def test_h04_error_with_status_200(start_flow, provider, mock_http):
     add_token_response(mock_http, provider, {"error": "bad_verification_code",
                                              "error_description": "The code passed is incorrect or expired."})
     profile_call = add_profile_response(mock_http, provider)
@@ -173,7 +173,7 @@ def test_h08_omitted_scope_means_requested_scope(start_flow, provider, mock_http
     assert response.json()["account"]["scope"] == ["repo"]
 
 
-def test_h09_new_answer_without_refresh_token_keeps_stored_one(start_flow, provider, mock_http):
+def test_h09_missing_refresh_token_keeps_stored(start_flow, provider, mock_http):
     add_token_response(mock_http, provider, {"access_token": "tok_a9a", "token_type": "Bearer",
                                              "refresh_token": "ref_1"})
     add_profile_response(mock_http, provider)
@@ -204,7 +204,7 @@ def test_h10_basic_client_authentication_only(start_flow, db, mock_http):
     assert start_flow(provider).callback(code="code-1").status_code == 200
 
 
-def test_h10_unauthorized_token_answer_is_token_exchange_failed(start_flow, provider, mock_http):
+def test_h10_token_401_is_exchange_failed(start_flow, provider, mock_http):
     add_token_response(mock_http, provider, {"message": "Unauthorized", "error": 401}, status=401)
 
     response = start_flow(provider).callback(code="code-1")
@@ -226,7 +226,7 @@ def test_h12_html_error_from_profile_is_provider_unavailable(start_flow, provide
     assert_nothing_stored()
 
 
-def test_h12_html_profile_with_status_200_is_provider_unavailable(start_flow, provider, mock_http):
+def test_h12_html_profile_status_200(start_flow, provider, mock_http):
     add_token_response(mock_http, provider)
     add_profile_response(mock_http, provider, "<html>maintenance</html>", content_type="text/html")
 
@@ -341,7 +341,7 @@ def test_h16_refused_connection_is_provider_unavailable(start_flow, db, loopback
 
 @pytest.fixture
 def silent_server():
-    """A loopback server that accepts connections and never answers."""
+    """A loopback server that accepts connections and never responds."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)
@@ -428,7 +428,7 @@ def test_h03_expires_in_wins_over_expires(start_flow, provider, mock_http):
     ("access_token", "text/plain"),
     ("[1, 2]", "application/json"),
 ])
-def test_h03_token_body_neither_json_nor_form_is_provider_unavailable(start_flow, provider, mock_http, body,
+def test_h03_unparsable_token_body(start_flow, provider, mock_http, body,
                                                                      content_type):
     add_token_response(mock_http, provider, body, content_type=content_type)
 
@@ -473,7 +473,7 @@ def test_h12_user_agent_on_token_request(start_flow, provider, mock_http):
     assert token_call.calls[0].request.headers["User-Agent"].startswith("allaccess-api/")
 
 
-def test_h12_html_error_from_token_endpoint_is_token_exchange_failed(start_flow, provider, mock_http):
+def test_h12_html_token_error(start_flow, provider, mock_http):
     add_token_response(mock_http, provider, "<html>Request forbidden.</html>", status=403, content_type="text/html")
 
     response = start_flow(provider).callback(code="code-1")
@@ -608,7 +608,7 @@ def dribbling_server():
     server.close()
 
 
-def test_h16_profile_body_slower_than_deadline_is_provider_timeout(start_flow, db, settings, dribbling_server,
+def test_h16_slow_profile_body_times_out(start_flow, db, settings, dribbling_server,
                                                                    mock_http):
     settings.ALLACCESS_API = {**settings.ALLACCESS_API, "INSECURE_LOOPBACK": True, "HTTP_TIMEOUT": (1.0, 1.0),
                               "HTTP_BODY_DEADLINE": 1.0}

@@ -665,7 +665,7 @@ def test_response_is_streamed(client, account, mock_http):
     assert b"".join(chunks) == b"y" * 300_000
 
 
-def test_no_token_in_logs_or_answers(client, account, mock_http, caplog):
+def test_no_token_in_logs_or_responses(client, account, mock_http, caplog):
     caplog.set_level(logging.DEBUG)
     AccountAccess.objects.filter(pk=account.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     add_token_response(mock_http, account.provider, {"access_token": "tok_access_2", "refresh_token": "ref_2"})
@@ -701,7 +701,7 @@ def test_oauth1_request_is_signed(client, user, mock_http):
 
 
 @pytest.mark.parametrize("body", [b"a=b c", b"a=%zz", b"a=\xc3\xa9", b"{\"json\": 1}"])
-def test_oauth1_form_body_that_cannot_be_signed_is_rejected(client, user, mock_http, body):
+def test_oauth1_unsignable_form_body_rejected(client, user, mock_http, body):
     provider = make_provider("twitter", protocol=Protocol.OAUTH1, request_token_url="https://twitter.test/request",
                              api_base_url="https://api.twitter.test/1.1/")
     account = AccountAccess.objects.create(provider=provider, user=user, identifier="12", access_token="tok_o1",
@@ -734,7 +734,7 @@ def test_oauth1_401_requires_reauthorization(client, user, mock_http):
 
 
 class FakeNetwork:
-    """Answers getaddrinfo from a table and records connection attempts instead of making them."""
+    """Resolve names from a table in place of getaddrinfo, and record connection attempts instead of making them."""
 
     def __init__(self, monkeypatch, answers):
         self.answers = answers

@@ -1,4 +1,4 @@
-"""Secrets stay out of logs and API answers, on success and on failure."""
+"""Secrets stay out of logs and API responses, on success and on failure."""
 
 import logging
 
@@ -90,7 +90,7 @@ def test_provider_token_repr_hides_tokens():
     assert_no_secret(repr(token), [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN])
 
 
-def test_provider_api_answers_hold_no_secret(api_client, provider):
+def test_provider_responses_contain_no_secret(api_client, provider):
     listing = api_client.get("/api/v1/providers/")
     detail = api_client.get(f"/api/v1/providers/{provider.name}/")
 

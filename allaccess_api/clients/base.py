@@ -55,7 +55,7 @@ def is_token_text(value):
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
-    """Where to send the user, and what the pending authorization must keep for the callback."""
+    """The authorization URL for the user, and what the pending authorization must keep for the callback."""
 
     url: str
     # OAuth 1.0a only: the temporary credentials obtained before the redirect.

@@ -376,7 +376,7 @@ async function callProxy(accountId) {
 }
 
 // The API's errors have the drf-standardized-errors envelope; a provider body that merely
-// has an "errors" list (GitHub's 422, Twitter's v1.1 errors) is shown as the provider's answer.
+// has an "errors" list (GitHub's 422, Twitter's v1.1 errors) is shown as the provider's response.
 function isApiError(body) {
   return Boolean(body) && Array.isArray(body.errors)
     && ["validation_error", "client_error", "server_error"].includes(body.type);

@@ -71,8 +71,8 @@ class RequestLog:
     """Every request the pages made, to prove that nothing left the loopback host.
 
     A request that the page's Content-Security-Policy blocked never reaches the network, so it
-    does not count. Chromium reports such a request first and its "csp" failure right after; a
-    check made in between counts it, which can fail a test but never pass one wrongly.
+    does not count. Chromium reports such a request first and its "csp" failure right after. A
+    check made in between counts it, so the race can fail a test but never pass one wrongly.
     """
 
     def __init__(self):

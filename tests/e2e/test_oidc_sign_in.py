@@ -2,8 +2,8 @@
 
 The provider is django-oauth-toolkit in its own process on 127.0.0.1 (RS256 ID
 tokens, PKCE required). The product runs in the test process and talks to it
-exactly as it would talk to any provider; the user's browser is a requests
-session walking the provider's login and consent pages.
+exactly as it would talk to any provider. The user's browser is a requests
+session that walks the provider's login and consent pages.
 """
 
 from datetime import timedelta
@@ -155,7 +155,7 @@ def test_denied_consent_is_access_denied_and_stores_nothing(oidc_server, demo):
     assert_nothing_stored()
 
 
-def test_code_replayed_after_a_failed_callback_is_refused_by_the_provider(oidc_server, demo):
+def test_stolen_code_rejected_by_provider(oidc_server, demo):
     """A stolen code is useless: a new flow cannot redeem it, because the provider checks our PKCE verifier."""
     victim_flow = Flow(APIClient(), demo)
     stolen_code = sign_in(oidc_server, victim_flow)["code"]

@@ -500,7 +500,7 @@ def test_concurrent_requests(oidc_server):
     assert status_codes == [200] * request_count
 
 
-def test_server_answers_during_stalled_request(oidc_server, session):
+def test_server_responds_during_stalled_request(oidc_server, session):
     server_url = urlsplit(oidc_server.base_url)
     server_address = (server_url.hostname, server_url.port)
 
